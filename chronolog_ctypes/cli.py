@@ -75,6 +75,9 @@ DEFAULT_QUERY = "ofi+sockets://127.0.0.1:5557/57"
 #: Events given to one StoryHandle.log_many call by ingest.
 DEFAULT_BATCH = 4096
 
+#: The clock of ingest's rate and progress (replaceable in tests).
+_clock = time.monotonic
+
 #: Bytes read from an input at a time; bounds ingest's memory with the
 #: batch size and the longest record.
 READ_SIZE = 1 << 20
@@ -227,7 +230,8 @@ def parse_address(text: str, default_provider: int) -> Tuple[str, str, int, int]
     """
     match = _ADDRESS.fullmatch(text.strip())
     if match is None:
-        raise ValueError("not an address of the form PROTO://IP:PORT/PROVIDER: %r" % text)
+        raise ValueError(
+            "not an address of the form PROTO://IP:PORT/PROVIDER: %r" % text)
 
     port = int(match.group("port"))
     provider = match.group("provider")
@@ -405,7 +409,7 @@ class _IngestTally:
         self.bytes = 0
         self.first = None  # type: Optional[int]
         self.last = None  # type: Optional[int]
-        self.started = time.monotonic()
+        self.started = _clock()
         self._progress = progress
         self._stream = stream
         self._shown_at = None  # type: Optional[float]
@@ -426,7 +430,7 @@ class _IngestTally:
 
     def rate(self) -> float:
         """Events per second so far."""
-        elapsed = time.monotonic() - self.started
+        elapsed = _clock() - self.started
         return self.events / elapsed if elapsed > 0 else 0.0
 
     def summary(self) -> str:
@@ -434,7 +438,7 @@ class _IngestTally:
         lines = [
             "events:   %d" % self.events,
             "bytes:    %d" % self.bytes,
-            "seconds:  %.3f" % (time.monotonic() - self.started),
+            "seconds:  %.3f" % (_clock() - self.started),
             "events/s: %d" % self.rate(),
         ]
         for label, value in (("first:   ", self.first), ("last:    ", self.last)):
@@ -449,7 +453,7 @@ class _IngestTally:
         # than a second, so short runs and pipelines stay quiet.
         if not self._progress:
             return
-        now = time.monotonic()
+        now = _clock()
         if not final and (
             now - self.started < 1.0
             or (self._shown_at is not None and now - self._shown_at < 0.25)
@@ -741,11 +745,7 @@ examples:
   chronolog-ctypes chronicles
   chronolog-ctypes --store ./my-store stories system
 
-backend (one of, before or after the subcommand):
-  --store DIR        the embedded store in DIR (default: %(store)s)
-  --config FILE      ChronoLog's client configuration (JSON)
-  --portal ADDRESS   a ChronoLog deployment, ADDRESS = PROTO://IP:PORT/PROVIDER
-  --query ADDRESS    the address this client listens on for replay results
+The backend options may stand before or after the subcommand.
 
 exit status: 0 success, 1 ChronoLog error, 2 usage error, 3 unreadable
 input, 4 backend or library unavailable, 130 interrupted, 141 output closed.
@@ -870,7 +870,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Put logs into ChronoLog stories and read time ranges back.",
-        epilog=_MAIN_EPILOG % {"store": store_default.replace("%", "%%")},
+        epilog=_MAIN_EPILOG,
         formatter_class=formatter,
         allow_abbrev=False,
     )
@@ -882,15 +882,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sentence = help_text[0].upper() + help_text[1:] + "."
         sub = commands.add_parser(
-            name, help=help_text, description=help_text + ".",
+            name, help=help_text, description=sentence,
             epilog=_EPILOGS[name], formatter_class=formatter, allow_abbrev=False)
         _backend_options(sub, store_default)
         return sub
 
     ingest = command("ingest", "log every line of files (or stdin) as events")
-    ingest.add_argument("chronicle", metavar="CHRONICLE")
-    ingest.add_argument("story", metavar="STORY")
+    ingest.add_argument("chronicle", metavar="CHRONICLE", help="chronicle name")
+    ingest.add_argument("story", metavar="STORY", help="story name")
     ingest.add_argument("files", metavar="FILE", nargs="*",
                         help="input files; none or '-' reads stdin")
     ingest.add_argument(
@@ -909,8 +910,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print no summary")
 
     replay = command("replay", "write the events of a time range to stdout")
-    replay.add_argument("chronicle", metavar="CHRONICLE")
-    replay.add_argument("story", metavar="STORY")
+    replay.add_argument("chronicle", metavar="CHRONICLE", help="chronicle name")
+    replay.add_argument("story", metavar="STORY", help="story name")
     replay.add_argument("--start", metavar="TIME",
                         help="first time included (default: the beginning)")
     replay.add_argument("--end", metavar="TIME",

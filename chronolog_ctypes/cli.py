@@ -112,8 +112,8 @@ _HINTS = {
         "use a library built against the servers' ChronoLog release"
     ),
     "CLC_ERR_BACKEND_UNAVAILABLE": (
-        "this libchronolog_capi was built without ChronoLog: rebuild it "
-        "where CMake finds an installed ChronoLog client, or use the "
+        "rebuild the package where CMake finds an installed ChronoLog "
+        "client (CHRONOLOG_ROOT=<prefix> pip install .), or use the "
         "embedded store with --store DIR"
     ),
     "CLC_ERR_ABI_MISMATCH": (
@@ -171,6 +171,10 @@ def chronolog_failure(doing: str, error: Exception) -> CommandError:
 
     name = getattr(error, "name", "CL_ERR_UNKNOWN")
     message = _one_line(getattr(error, "message", "") or str(error))
+    if name == "CLC_ERR_BACKEND_UNAVAILABLE":
+        # The library's own message advises an environment variable; the
+        # hint below gives the tool's options instead.
+        message = "the library was built without the ChronoLog backend"
     what = doing if message in ("", name) else "%s: %s" % (doing, message)
     code = EXIT_UNAVAILABLE if name in _UNAVAILABLE_STATUSES else EXIT_CHRONOLOG
     return CommandError(what, name, _HINTS.get(name, _DEFAULT_HINT), code)
@@ -266,21 +270,42 @@ def open_client(
     if len(given) > 1:
         raise ValueError("choose one backend, not %s" % " and ".join(given))
 
-    if config is not None:
-        return chronolog_ctypes.Client.from_config(
-            os.path.expanduser(config), reader=reader)
-    if portal is None and query is None:
+    if portal is None and query is None and config is None:
         directory = default_store_dir() if store is None else store
         return chronolog_ctypes.Client.embedded(
             os.path.expanduser(directory), reader=reader)
 
-    portal_conf = chronolog_ctypes.ClientPortalServiceConf(
-        *parse_address(portal or DEFAULT_PORTAL, 55))
-    if query is None and not reader:
-        return chronolog_ctypes.Client(portal_conf)
-    query_conf = chronolog_ctypes.ClientQueryServiceConf(
-        *parse_address(query or DEFAULT_QUERY, 57))
-    return chronolog_ctypes.Client(portal_conf, query_conf)
+    if config is not None:
+        settings = chronolog_ctypes.load_client_config(os.path.expanduser(config))
+        portal_conf, query_conf = settings.portal, settings.query
+        if not reader:
+            query_conf = None
+    else:
+        portal_conf = chronolog_ctypes.ClientPortalServiceConf(
+            *parse_address(portal or DEFAULT_PORTAL, 55))
+        query_conf = None
+        if query is not None or reader:
+            query_conf = chronolog_ctypes.ClientQueryServiceConf(
+                *parse_address(query or DEFAULT_QUERY, 57))
+    return _deployment_client(portal_conf, query_conf)
+
+
+def _deployment_client(portal: Any, query: Any) -> Any:
+    """Return a client of a ChronoLog deployment, whatever the environment.
+
+    ``Client(portal, query)`` uses the embedded store instead when
+    $CHRONOLOG_CTYPES_STORE is set, which serves scripts written for a
+    deployment; here the user named the deployment explicitly, so the
+    variable must not redirect it. The package has no public constructor
+    that ignores it yet, hence its internal one in that case.
+    """
+    client_class = chronolog_ctypes.Client
+    if not os.environ.get(chronolog_ctypes.STORE_ENV):
+        return client_class(portal, query)
+
+    client = client_class.__new__(client_class)
+    client._create_chronolog(portal, query)
+    return client
 
 
 def parse_delimiter(text: str) -> bytes:
@@ -832,15 +857,9 @@ def version_text() -> str:
 
 
 def _describe_library(info: Any) -> str:
-    if isinstance(info, dict):
-        return ", ".join("%s %s" % (key, _plain(value)) for key, value in info.items())
-    return _plain(info)
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return "+".join(str(item) for item in value)
-    return str(value)
+    backends = ", ".join(info.get("backends") or ["none"])
+    return "%s (release %s, ABI %s, backends: %s)" % (
+        info.get("path"), info.get("version"), info.get("abi"), backends)
 
 
 def _backend_options(parser: argparse.ArgumentParser, store_default: str) -> None:
@@ -988,6 +1007,17 @@ def _silence_stdout() -> None:
         pass  # a stdout without a file descriptor: nothing left to flush
 
 
+def _describe_backend(store: Optional[str], config: Optional[str],
+                      portal: Optional[str], query: Optional[str]) -> str:
+    """Return the backend choice in words, for error messages."""
+    if config is not None:
+        return "the ChronoLog deployment of %s" % config
+    if portal is not None or query is not None:
+        return "the ChronoLog deployment at %s" % (portal or DEFAULT_PORTAL)
+    return "the embedded store %s" % (default_store_dir() if store is None
+                                      else store)
+
+
 def _run(argv: Sequence[str]) -> int:
     parser = build_parser()
     try:
@@ -999,24 +1029,26 @@ def _run(argv: Sequence[str]) -> int:
     if prepare is not None:
         prepare(args)
 
+    backend = {name: getattr(args, name, None)
+               for name in ("store", "config", "portal", "query")}
+    where = _describe_backend(**backend)
     try:
-        client = open_client(
-            store=getattr(args, "store", None),
-            config=getattr(args, "config", None),
-            portal=getattr(args, "portal", None),
-            query=getattr(args, "query", None),
-            reader=needs_reader,
-        )
+        client = open_client(reader=needs_reader, **backend)
     except _status.ChronologError as error:
-        failure = chronolog_failure("cannot open the backend", error)
+        failure = chronolog_failure("cannot open " + where, error)
         if isinstance(error, _status.InvalidArgumentError):
             failure.exit_code = EXIT_USAGE  # a bad --config file, for one
         raise failure from error
     except ValueError as error:
         raise usage_error(str(error), "see 'chronolog-ctypes --help'") from None
+    except OSError as error:  # the --config file
+        raise CommandError(
+            "cannot read %s: %s" % (error.filename, error.strerror or error),
+            errno.errorcode.get(error.errno or 0, "EIO"),
+            "check the path given to --config", EXIT_INPUT) from error
 
     with contextlib.closing(client):
-        with reporting("cannot connect to the backend"):
+        with reporting("cannot connect to " + where):
             client.connect()
         return run(args, client)
 

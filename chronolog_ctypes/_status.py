@@ -221,6 +221,9 @@ class LibraryNotFoundError(ChronologError, ImportError):
         self.tried = tuple(tried)
         super().__init__(CL_ERR_UNKNOWN, message)
 
+    def __str__(self) -> str:
+        return self.message
+
     def __reduce__(self):  # type: ignore[no-untyped-def]
         return (type(self), (self.message, self.tried))
 

@@ -1,0 +1,156 @@
+"""Shared fixtures: the library, the header, embedded stores and clients."""
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from typing import Dict, List, Optional, Tuple
+
+import pytest
+
+import chronolog_ctypes
+from chronolog_ctypes import _native
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HEADER = os.path.join(REPO, "capi", "include", "chronolog_capi.h")
+
+
+# ---------------------------------------------------------------------------
+# The header, parsed
+# ---------------------------------------------------------------------------
+
+
+def _header_text() -> str:
+    with open(HEADER, encoding="utf-8") as stream:
+        text = stream.read()
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    return re.sub(r"//[^\n]*", " ", text)
+
+
+def header_functions() -> Dict[str, Tuple[str, List[str]]]:
+    """Every CLC_EXPORT function: name -> (result type, argument types).
+
+    Types are normalised C spellings without parameter names, e.g.
+    ``"const char *"`` or ``"clc_client_t *"``.
+    """
+    functions = {}
+    pattern = re.compile(r"CLC_EXPORT\s+([^;(]*?)\b(clc_\w+)\s*\(([^)]*)\)\s*;",
+                         re.S)
+    for match in pattern.finditer(_header_text()):
+        result = _normalise(match.group(1))
+        arguments = [] if match.group(3).strip() == "void" else [
+            _normalise(_drop_name(argument))
+            for argument in match.group(3).split(",")]
+        functions[match.group(2)] = (result, arguments)
+    return functions
+
+
+def header_statuses() -> Dict[str, int]:
+    """The members of ``enum clc_status``: name -> value."""
+    body = re.search(r"typedef\s+enum\s+clc_status\s*\{(.*?)\}",
+                     _header_text(), re.S).group(1)
+    return {name: int(value) for name, value in
+            re.findall(r"(CLC_\w+)\s*=\s*(-?\d+)", body)}
+
+
+def header_define(name: str) -> int:
+    return int(re.search(r"#define\s+%s\s+(\d+)" % name,
+                         _header_text()).group(1))
+
+
+def _drop_name(argument: str) -> str:
+    return re.sub(r"\b\w+\s*$", "", argument.strip()) if re.search(
+        r"[\s*]\w+\s*$", argument.strip()) else argument
+
+
+def _normalise(c_type: str) -> str:
+    c_type = re.sub(r"\s+", " ", c_type.strip())
+    c_type = re.sub(r"\s*\*\s*", " *", c_type)
+    c_type = c_type.replace("* const", "*const")
+    return c_type.strip()
+
+
+# ---------------------------------------------------------------------------
+# Library and environment
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def library() -> _native.Library:
+    """The loaded shim; every test that needs it fails if none loads."""
+    return _native.get_library()
+
+
+@pytest.fixture(autouse=True)
+def _no_store_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A CHRONOLOG_CTYPES_STORE of the developer's shell must not redirect
+    # the tests' clients.
+    monkeypatch.delenv(chronolog_ctypes.STORE_ENV, raising=False)
+
+
+@pytest.fixture
+def store(tmp_path) -> str:
+    """A fresh embedded store directory (not created yet)."""
+    return str(tmp_path / "store")
+
+
+def _connected(store_dir: str, reader: bool, request) -> chronolog_ctypes.Client:
+    client = chronolog_ctypes.Client.embedded(store_dir, reader=reader)
+    request.addfinalizer(client.close)
+    return client.connect()
+
+
+@pytest.fixture
+def reader(store, request) -> chronolog_ctypes.Client:
+    """A connected writer-and-reader client of ``store``."""
+    return _connected(store, True, request)
+
+
+@pytest.fixture
+def writer(store, request) -> chronolog_ctypes.Client:
+    """A connected writer-only client of ``store``."""
+    return _connected(store, False, request)
+
+
+@pytest.fixture
+def chronicle(reader) -> str:
+    """A chronicle created in ``reader``'s store."""
+    reader.create_chronicle("chron")
+    return "chron"
+
+
+@pytest.fixture
+def story(reader, chronicle) -> chronolog_ctypes.StoryHandle:
+    """Story ``chron/story`` acquired by ``reader``."""
+    return reader.acquire_story(chronicle, "story")
+
+
+# ---------------------------------------------------------------------------
+# Other processes
+# ---------------------------------------------------------------------------
+
+
+def run_python(code: str, env: Optional[Dict[str, str]] = None,
+               timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run Python code in a child interpreter that imports this package.
+
+    The child sees the same ``chronolog_ctypes`` and library as the tests.
+    Fails the test when the child exits non-zero.
+    """
+    child_env = dict(os.environ)
+    package_parent = os.path.dirname(os.path.dirname(
+        os.path.abspath(chronolog_ctypes.__file__)))
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        [package_parent] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+    child_env[_native.LIBRARY_ENV] = _native.get_library().path
+    child_env.pop(chronolog_ctypes.STORE_ENV, None)
+    child_env.update(env or {})
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], env=child_env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    assert result.returncode == 0, (
+        "child failed (%d):\n%s\n%s" % (result.returncode,
+                                        result.stdout.decode(errors="replace"),
+                                        result.stderr.decode(errors="replace")))
+    return result

@@ -271,7 +271,11 @@ def library_candidates(explicit: Optional[str] = None) -> Iterator[str]:
 def _describe_failure(candidate: str, error: OSError) -> str:
     if os.sep in candidate and not os.path.exists(candidate):
         return "no such file"
-    return str(error) or type(error).__name__
+    reason = str(error) or type(error).__name__
+    # dlopen's message often repeats the name we already show.
+    if reason.startswith(candidate + ": "):
+        reason = reason[len(candidate) + 2:]
+    return reason
 
 
 def open_library(explicit: Optional[str] = None) -> Library:

@@ -862,12 +862,12 @@ def _describe_library(info: Any) -> str:
         info.get("path"), info.get("version"), info.get("abi"), backends)
 
 
-def _backend_options(parser: argparse.ArgumentParser, store_default: str) -> None:
+def _backend_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("backend (choose one)")
     group.add_argument(
         "--store", metavar="DIR", default=argparse.SUPPRESS,
-        help="embedded store directory, created when missing "
-             "(default: %s)" % store_default.replace("%", "%%"))
+        help="embedded store directory, created when missing (default: "
+             "$CHRONOLOG_CTYPES_STORE, else the per-user store named below)")
     group.add_argument(
         "--config", metavar="FILE", default=argparse.SUPPRESS,
         help="ChronoLog client configuration file (JSON)")
@@ -883,19 +883,20 @@ def _backend_options(parser: argparse.ArgumentParser, store_default: str) -> Non
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the tool."""
-    store_default = default_store_dir()
+    # The epilogs are not rewrapped: a long path stays whole on its line.
+    default_line = "\ndefault store: %s\n" % default_store_dir().replace("%", "%%")
     formatter = argparse.RawDescriptionHelpFormatter
 
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Put logs into ChronoLog stories and read time ranges back.",
-        epilog=_MAIN_EPILOG,
+        epilog=_MAIN_EPILOG + default_line,
         formatter_class=formatter,
         allow_abbrev=False,
     )
     parser.add_argument("--version", action=_VersionAction,
                         help="print the package and library versions and exit")
-    _backend_options(parser, store_default)
+    _backend_options(parser)
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
@@ -904,8 +905,9 @@ def build_parser() -> argparse.ArgumentParser:
         sentence = help_text[0].upper() + help_text[1:] + "."
         sub = commands.add_parser(
             name, help=help_text, description=sentence,
-            epilog=_EPILOGS[name], formatter_class=formatter, allow_abbrev=False)
-        _backend_options(sub, store_default)
+            epilog=_EPILOGS[name] + default_line, formatter_class=formatter,
+            allow_abbrev=False)
+        _backend_options(sub)
         return sub
 
     ingest = command("ingest", "log every line of files (or stdin) as events")

@@ -1,0 +1,137 @@
+"""chronolog-ctypes chronicles, stories, attr and destroy."""
+
+import io
+import sys
+
+import pytest
+
+import chronolog_ctypes
+from chronolog_ctypes import cli
+
+
+class _Stdin:
+    def __init__(self, data):
+        self.buffer = io.BytesIO(data)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return str(tmp_path / "store")
+
+
+@pytest.fixture
+def run(store, capsysbinary, monkeypatch):
+    """Run the tool in-process on a fresh store: (exit status, out, err)."""
+    monkeypatch.delenv("CHRONOLOG_CTYPES_STORE", raising=False)
+
+    def run_cli(*args, stdin=b""):
+        monkeypatch.setattr(sys, "stdin", _Stdin(stdin))
+        status = cli.main(["--store", store] + list(args))
+        out, err = capsysbinary.readouterr()
+        return status, out, err
+
+    return run_cli
+
+
+@pytest.fixture
+def filled(run):
+    """Chronicles 'web' (stories 'access', 'errors') and 'batch' ('jobs')."""
+    for chronicle, story in (("web", "errors"), ("web", "access"),
+                             ("batch", "jobs")):
+        assert run("ingest", "-q", chronicle, story, stdin=b"x\n")[0] == 0
+
+
+def test_chronicles_lists_names_sorted_one_a_line(run, filled):
+    assert run("chronicles") == (0, b"batch\nweb\n", b"")
+
+
+def test_chronicles_of_an_empty_store_prints_nothing(run):
+    assert run("chronicles") == (0, b"", b"")
+
+
+def test_stories_lists_the_stories_of_a_chronicle(run, filled):
+    assert run("stories", "web") == (0, b"access\nerrors\n", b"")
+    assert run("stories", "batch") == (0, b"jobs\n", b"")
+
+
+def test_stories_of_a_missing_chronicle(run, filled):
+    status, out, err = run("stories", "nope")
+    assert (status, out) == (1, b"")
+    assert err.startswith(b"chronolog-ctypes: error: cannot list the stories "
+                          b"of chronicle 'nope'")
+    assert b" (CL_ERR_NOT_EXIST): list what exists with " in err
+
+
+def test_attr_sets_then_gets_a_value(run, filled):
+    assert run("attr", "web", "owner", "ops team \u00e9") == (0, b"", b"")
+    assert run("attr", "web", "owner") == (
+        0, "ops team \u00e9\n".encode("utf-8"), b"")
+
+    assert run("attr", "web", "owner", "someone else")[0] == 0
+    assert run("attr", "web", "owner")[1] == b"someone else\n"
+    assert run("attr", "batch", "owner")[0] == 1
+
+
+def test_attr_of_a_missing_chronicle_or_key(run, filled):
+    status, out, err = run("attr", "nope", "owner")
+    assert (status, out) == (1, b"")
+    assert err.startswith(b"chronolog-ctypes: error: cannot read attribute "
+                          b"'owner' of chronicle 'nope'")
+    assert b"(CL_ERR_NOT_EXIST)" in err
+
+    status, _, err = run("attr", "nope", "owner", "value")
+    assert status == 1
+    assert err.startswith(b"chronolog-ctypes: error: cannot set attribute "
+                          b"'owner' of chronicle 'nope'")
+
+    status, _, err = run("attr", "web", "missing-key")
+    assert status == 1
+    assert b"(CL_ERR_NOT_EXIST)" in err
+
+
+def test_attr_with_an_empty_value_is_refused(run, filled):
+    status, _, err = run("attr", "web", "owner", "")
+    assert status == 1
+    assert b"(CL_ERR_INVALID_ARG): check the names and values given" in err
+
+
+def test_destroy_a_story_then_the_chronicle(run, filled):
+    assert run("destroy", "web", "errors") == (0, b"", b"")
+    assert run("stories", "web")[1] == b"access\n"
+
+    assert run("destroy", "web") == (0, b"", b"")
+    assert run("chronicles")[1] == b"batch\n"
+
+
+def test_destroy_missing_things(run, filled):
+    status, _, err = run("destroy", "web", "nope")
+    assert status == 1
+    assert err.startswith(b"chronolog-ctypes: error: cannot destroy story "
+                          b"'nope' of chronicle 'web'")
+    assert b"(CL_ERR_NOT_EXIST)" in err
+
+    status, _, err = run("destroy", "nope")
+    assert status == 1
+    assert err.startswith(b"chronolog-ctypes: error: cannot destroy "
+                          b"chronicle 'nope'")
+
+
+def test_destroy_is_refused_while_a_program_holds_a_story(run, filled, store):
+    with chronolog_ctypes.Client.embedded(store) as holder:
+        with holder.acquire_story("web", "access"):
+            status, _, err = run("destroy", "web")
+            assert status == 1
+            assert b"(CL_ERR_ACQUIRED): a program still holds a story" in err
+
+            status, _, err = run("destroy", "web", "access")
+            assert status == 1
+            assert b"(CL_ERR_ACQUIRED)" in err
+
+    assert run("destroy", "web", "access")[0] == 0
+
+
+def test_names_with_spaces_and_unicode(run):
+    assert run("ingest", "-q", "my logs", "r\u00e9seau", stdin=b"x\n")[0] == 0
+    assert run("chronicles")[1] == b"my logs\n"
+    assert run("stories", "my logs")[1] == "r\u00e9seau\n".encode("utf-8")
+    assert run("replay", "my logs", "r\u00e9seau")[1] == b"x\n"

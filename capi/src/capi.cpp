@@ -1,0 +1,799 @@
+// The exported functions: argument checks, the exception barrier, and the mapping between
+// handles and library objects. What each function does is documented in chronolog_capi.h.
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <new>
+#include <string>
+
+#include "backend.hpp"
+#include "chronolog_capi.h"
+#include "diagnostics.hpp"
+#include "handle_table.hpp"
+#include "results.hpp"
+#include "status.hpp"
+
+namespace clc {
+namespace {
+
+struct ClientObject : Object {
+    explicit ClientObject(std::unique_ptr<Backend> client_backend)
+        : backend(std::move(client_backend)) {}
+
+    std::mutex mutex;  // serialises the client's calls, except logging
+    std::unique_ptr<Backend> backend;
+    bool freed = false;
+    std::map<std::pair<std::string, std::string>, uint64_t> story_handles;
+};
+
+struct StoryObject : Object {
+    explicit StoryObject(std::shared_ptr<StoryWriter> story_writer)
+        : writer(std::move(story_writer)) {}
+
+    std::shared_ptr<StoryWriter> writer;
+};
+
+struct CursorObject : Object {
+    CursorObject(std::shared_ptr<ClientObject> owner, std::unique_ptr<ReplayCursor> replay)
+        : client(std::move(owner)), cursor(std::move(replay)) {}
+
+    std::shared_ptr<ClientObject> client;
+    std::unique_ptr<ReplayCursor> cursor;
+};
+
+template <class Handle>
+uint64_t token_of(Handle handle) {
+    return uint64_t(reinterpret_cast<uintptr_t>(handle));
+}
+
+template <class Handle>
+Handle handle_of(uint64_t token) {
+    return reinterpret_cast<Handle>(uintptr_t(token));
+}
+
+static_assert(sizeof(uintptr_t) == sizeof(uint64_t), "handles are 64-bit tokens");
+
+// The barrier every exported function that returns a status runs its body in.
+template <class Body>
+int guarded(const char *function, Body &&body) noexcept {
+    clear_last_error();
+    try {
+        int status = body();
+        if (status != CLC_SUCCESS && !has_last_error()) {
+            fail(status, std::string(function) + ": " + status_description(status));
+        }
+        return status;
+    } catch (const Failure &failure) {
+        return fail(failure.status(), failure.what());
+    } catch (const std::bad_alloc &) {
+        return fail(CLC_ERR_NO_MEMORY, "out of memory");
+    } catch (const std::exception &error) {
+        try {
+            return fail(CLC_ERR_UNKNOWN, std::string(function) + ": " + error.what());
+        } catch (...) {
+            return fail(CLC_ERR_UNKNOWN, error.what());
+        }
+    } catch (...) {
+        return fail(CLC_ERR_UNKNOWN, "unexpected error of unknown type");
+    }
+}
+
+int invalid(const std::string &message) {
+    return fail(CLC_ERR_INVALID_ARG, message);
+}
+
+int check_output(const void *out, const char *what) {
+    return out == nullptr ? invalid(std::string(what) + " is NULL") : CLC_SUCCESS;
+}
+
+int check_name(const char *name, const char *what) {
+    if (name == nullptr) {
+        return invalid(std::string(what) + " is NULL");
+    }
+    if (*name == '\0') {
+        return invalid(std::string(what) + " is empty");
+    }
+    return CLC_SUCCESS;
+}
+
+int read_attributes(const char *const *keys, const char *const *values, size_t count,
+                    Attributes &attributes) {
+    if (count > 0 && (keys == nullptr || values == nullptr)) {
+        return invalid("attribute arrays are NULL but attr_count is " + std::to_string(count));
+    }
+    for (size_t i = 0; i < count; ++i) {
+        if (keys[i] == nullptr || values[i] == nullptr) {
+            return invalid("attribute " + std::to_string(i) + " has a NULL key or value");
+        }
+        attributes.emplace_back(keys[i], values[i]);
+    }
+    return CLC_SUCCESS;
+}
+
+template <class Action>
+int with_client(clc_client_t handle, Action &&action) {
+    std::shared_ptr<ClientObject> client;
+    int status = handles().find_as(token_of(handle), Kind::client, client);
+    if (status != CLC_SUCCESS) {
+        return status;
+    }
+    std::lock_guard<std::mutex> lock(client->mutex);
+    if (client->freed) {
+        return fail(CLC_ERR_STALE_HANDLE, "the client handle was already freed");
+    }
+    return action(*client, client);
+}
+
+template <class Handle>
+int free_handle(Handle handle, Kind kind) {
+    if (handle == nullptr) {
+        return CLC_SUCCESS;
+    }
+    return handles().remove(token_of(handle), kind);
+}
+
+int make_strings_handle(std::shared_ptr<StringList> list, clc_strings_t *out) {
+    *out = handle_of<clc_strings_t>(handles().insert(Kind::strings, std::move(list)));
+    return CLC_SUCCESS;
+}
+
+int make_events_handle(std::shared_ptr<Events> events, clc_events_t *out) {
+    *out = handle_of<clc_events_t>(handles().insert(Kind::events, std::move(events)));
+    return CLC_SUCCESS;
+}
+
+int check_service(const clc_service_conf *conf, const char *what) {
+    std::string prefix(what);
+    if (conf->protocol == nullptr || *conf->protocol == '\0') {
+        return invalid(prefix + " protocol is NULL or empty");
+    }
+    if (conf->ip == nullptr || *conf->ip == '\0') {
+        return invalid(prefix + " ip is NULL or empty");
+    }
+    if (conf->port < 0 || conf->port > 65535) {
+        return invalid(prefix + " port " + std::to_string(conf->port) + " is not in 0..65535");
+    }
+    if (conf->provider_id < 0 || conf->provider_id > 65535) {
+        return invalid(prefix + " provider id " + std::to_string(conf->provider_id) +
+                       " is not in 0..65535");
+    }
+    return CLC_SUCCESS;
+}
+
+std::string absolute_path(const std::string &path) {
+    if (path.front() == '/') {
+        return path;
+    }
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd) == nullptr) {
+        return path;
+    }
+    return std::string(cwd) + "/" + path;
+}
+
+// Events logged by clients the program never freed are written when the process exits
+// normally. A client busy in another thread at that moment is skipped rather than waited for.
+struct FlushAtExit {
+    ~FlushAtExit() {
+        try {
+            for (const auto &object : handles().live_objects(Kind::client)) {
+                auto client = std::static_pointer_cast<ClientObject>(object);
+                std::unique_lock<std::mutex> lock(client->mutex, std::try_to_lock);
+                if (lock.owns_lock() && !client->freed) {
+                    client->backend->flush_at_exit();
+                }
+            }
+        } catch (...) {
+            // Nothing can be reported at exit.
+        }
+    }
+} g_flush_at_exit;
+
+}  // namespace
+}  // namespace clc
+
+using namespace clc;
+
+// ------------------------------------------------------------------------------------------
+// Library information and diagnostics
+
+uint32_t clc_abi_version(void) {
+    return (uint32_t(CLC_ABI_VERSION_MAJOR) << 16) | uint32_t(CLC_ABI_VERSION_MINOR);
+}
+
+const char *clc_library_version(void) {
+    return CLC_LIBRARY_VERSION;
+}
+
+int clc_backends(void) {
+    int backends = CLC_BACKEND_EMBEDDED;
+#ifdef CLC_HAVE_CHRONOLOG
+    backends |= CLC_BACKEND_CHRONOLOG;
+#endif
+    return backends;
+}
+
+const char *clc_status_name(int status) {
+    return status_name(status);
+}
+
+const char *clc_status_description(int status) {
+    return status_description(status);
+}
+
+const char *clc_last_error(void) {
+    return last_error();
+}
+
+void clc_log_set_level(int min_level) {
+    set_message_level(min_level);
+}
+
+int clc_log_next(int *level, char *buf, size_t cap, size_t *len) {
+    try {
+        int message_level;
+        std::string text;
+        if (!next_message(message_level, text)) {
+            return 0;
+        }
+        if (level != nullptr) {
+            *level = message_level;
+        }
+        if (len != nullptr) {
+            *len = text.size();
+        }
+        if (buf != nullptr && cap > 0) {
+            size_t copied = std::min(text.size(), cap - 1);
+            std::memcpy(buf, text.data(), copied);
+            buf[copied] = '\0';
+        }
+        return 1;
+    } catch (...) {
+        return 0;
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Clients
+
+int clc_client_create(const clc_service_conf *portal, const clc_service_conf *query,
+                      clc_client_t *out) {
+    return guarded(__func__, [&]() -> int {
+        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
+            return status;
+        }
+        if (portal == nullptr) {
+            return invalid("portal settings are NULL");
+        }
+        if (int status = check_service(portal, "portal"); status != CLC_SUCCESS) {
+            return status;
+        }
+        if (query != nullptr) {
+            if (int status = check_service(query, "query"); status != CLC_SUCCESS) {
+                return status;
+            }
+        }
+#ifdef CLC_HAVE_CHRONOLOG
+        ServiceConf portal_conf{portal->protocol, portal->ip, portal->port, portal->provider_id};
+        std::unique_ptr<ServiceConf> query_conf;
+        if (query != nullptr) {
+            query_conf.reset(
+                new ServiceConf{query->protocol, query->ip, query->port, query->provider_id});
+        }
+        auto client =
+            std::make_shared<ClientObject>(make_chronolog_backend(portal_conf, query_conf.get()));
+        *out = handle_of<clc_client_t>(handles().insert(Kind::client, std::move(client)));
+        return CLC_SUCCESS;
+#else
+        return fail(CLC_ERR_BACKEND_UNAVAILABLE,
+                    "this libchronolog_capi was built without the ChronoLog backend; rebuild it "
+                    "with -DCLC_WITH_CHRONOLOG=ON and CHRONOLOG_ROOT set to the install prefix "
+                    "of a ChronoLog client, or use the embedded store");
+#endif
+    });
+}
+
+int clc_client_open_embedded(const char *store_dir, int mode, clc_client_t *out) {
+    return guarded(__func__, [&]() -> int {
+        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
+            return status;
+        }
+        if (int status = check_name(store_dir, "store_dir"); status != CLC_SUCCESS) {
+            return status;
+        }
+        if (mode != CLC_MODE_WRITER && mode != CLC_MODE_READER) {
+            return invalid("mode " + std::to_string(mode) +
+                           " is neither CLC_MODE_WRITER nor CLC_MODE_READER");
+        }
+        auto client =
+            std::make_shared<ClientObject>(make_embedded_backend(absolute_path(store_dir), mode));
+        *out = handle_of<clc_client_t>(handles().insert(Kind::client, std::move(client)));
+        return CLC_SUCCESS;
+    });
+}
+
+int clc_client_free(clc_client_t handle) {
+    return guarded(__func__, [&]() -> int {
+        if (handle == nullptr) {
+            return CLC_SUCCESS;
+        }
+        std::shared_ptr<Object> object;
+        int status = handles().remove(token_of(handle), Kind::client, &object);
+        if (status != CLC_SUCCESS) {
+            return status;
+        }
+        auto client = std::static_pointer_cast<ClientObject>(object);
+        std::lock_guard<std::mutex> lock(client->mutex);
+        client->freed = true;
+        status = client->backend->close();
+        for (const auto &story : client->story_handles) {
+            handles().remove(story.second, Kind::story);
+        }
+        client->story_handles.clear();
+        return status;
+    });
+}
+
+int clc_client_connect(clc_client_t handle) {
+    return guarded(__func__, [&]() -> int {
+        return with_client(
+            handle, [](ClientObject &client, auto &) -> int { return client.backend->connect(); });
+    });
+}
+
+int clc_client_disconnect(clc_client_t handle) {
+    return guarded(__func__, [&]() -> int {
+        return with_client(handle, [](ClientObject &client, auto &) -> int {
+            return client.backend->disconnect();
+        });
+    });
+}
+
+int clc_client_is_connected(clc_client_t handle, int *out) {
+    return guarded(__func__, [&]() -> int {
+        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
+            return status;
+        }
+        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+            *out = client.backend->is_connected() ? 1 : 0;
+            return CLC_SUCCESS;
+        });
+    });
+}
+
+int clc_client_id(clc_client_t handle, uint64_t *out) {
+    return guarded(__func__, [&]() -> int {
+        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
+            return status;
+        }
+        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+            uint64_t id;
+            int status = client.backend->client_id(id);
+            if (status == CLC_SUCCESS) {
+                *out = id;
+            }
+            return status;
+        });
+    });
+}
+
+int clc_client_info(clc_client_t handle, int *backend, int *mode) {
+    return guarded(__func__, [&]() -> int {
+        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+            if (backend != nullptr) {
+                *backend = client.backend->backend_id();
+            }
+            if (mode != nullptr) {
+                *mode = client.backend->mode();
+            }
+            return CLC_SUCCESS;
+        });
+    });
+}
+
+int clc_client_flush(clc_client_t handle) {
+    return guarded(__func__, [&]() -> int {
+        return with_client(
+            handle, [](ClientObject &client, auto &) -> int { return client.backend->flush(); });
+    });
+}
+
+// ------------------------------------------------------------------------------------------
+// Chronicles
+
+int clc_chronicle_create(clc_client_t handle, const char *chronicle, const char *const *attr_keys,
+                         const char *const *attr_values, size_t attr_count, int *flags) {
+    return guarded(__func__, [&]() -> int {
+        if (int status = check_name(chronicle, "chronicle name"); status != CLC_SUCCESS) {
+            return status;
+        }
+        Attributes attributes;
+        if (int status = read_attributes(attr_keys, attr_values, attr_count, attributes);
+            status != CLC_SUCCESS) {
+            return status;
+        }
+        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+            int value = flags != nullptr ? *flags : 0;
+            int status = client.backend->create_chronicle(chronicle, attributes, value);
+            if (status == CLC_SUCCESS && flags != nullptr) {
+                *flags = value;
+            }
+            return status;
+        });
+    });
+}
+
+int clc_chronicle_destroy(clc_client_t handle, const char *chronicle) {
+    return guarded(__func__, [&]() -> int {
+        if (int status = check_name(chronicle, "chronicle name"); status != CLC_SUCCESS) {
+            return status;
+        }
+        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+            return client.backend->destroy_chronicle(chronicle);
+        });
+    });
+}
+
+int clc_chronicle_get_attr(clc_client_t handle, const char *chronicle, const char *key,
+                           clc_strings_t *out) {
+    return guarded(__func__, [&]() -> int {
+        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
+            return status;
+        }
+        if (int status = check_name(chronicle, "chronicle name"); status != CLC_SUCCESS) {
+            return status;
+        }
+        if (int status = check_name(key, "attribute key"); status != CLC_SUCCESS) {
+            return status;
+        }
+        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+            std::string value;
+            int status = client.backend->get_chronicle_attr(chronicle, key, value);
+            if (status != CLC_SUCCESS) {
+                return status;
+            }
+            auto list = std::make_shared<StringList>();
+            list->add(value);
+            return make_strings_handle(std::move(list), out);
+        });
+    });
+}
+
+int clc_chronicle_edit_attr(clc_client_t handle, const char *chronicle, const char *key,
+                            const char *value) {
+    return guarded(__func__, [&]() -> int {
+        if (int status = check_name(chronicle, "chronicle name"); status != CLC_SUCCESS) {
+            return status;
+        }
+        if (int status = check_name(key, "attribute key"); status != CLC_SUCCESS) {
+            return status;
+        }
+        if (int status = check_name(value, "attribute value"); status != CLC_SUCCESS) {
+            return status;
+        }
+        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+            return client.backend->edit_chronicle_attr(chronicle, key, value);
+        });
+    });
+}
+
+int clc_chronicle_list(clc_client_t handle, clc_strings_t *out) {
+    return guarded(__func__, [&]() -> int {
+        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
+            return status;
+        }
+        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+            auto list = std::make_shared<StringList>();
+            int status = client.backend->list_chronicles(*list);
+            return status != CLC_SUCCESS ? status : make_strings_handle(std::move(list), out);
+        });
+    });
+}
+
+// ------------------------------------------------------------------------------------------
+// Stories
+
+int clc_story_list(clc_client_t handle, const char *chronicle, clc_strings_t *out) {
+    return guarded(__func__, [&]() -> int {
+        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
+            return status;
+        }
+        if (int status = check_name(chronicle, "chronicle name"); status != CLC_SUCCESS) {
+            return status;
+        }
+        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+            auto list = std::make_shared<StringList>();
+            int status = client.backend->list_stories(chronicle, *list);
+            return status != CLC_SUCCESS ? status : make_strings_handle(std::move(list), out);
+        });
+    });
+}
+
+int clc_story_acquire(clc_client_t handle, const char *chronicle, const char *story,
+                      const char *const *attr_keys, const char *const *attr_values,
+                      size_t attr_count, int *flags, clc_story_t *out) {
+    return guarded(__func__, [&]() -> int {
+        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
+            return status;
+        }
+        if (int status = check_name(chronicle, "chronicle name"); status != CLC_SUCCESS) {
+            return status;
+        }
+        if (int status = check_name(story, "story name"); status != CLC_SUCCESS) {
+            return status;
+        }
+        Attributes attributes;
+        if (int status = read_attributes(attr_keys, attr_values, attr_count, attributes);
+            status != CLC_SUCCESS) {
+            return status;
+        }
+        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+            auto key = std::make_pair(std::string(chronicle), std::string(story));
+            auto held = client.story_handles.find(key);
+            if (held != client.story_handles.end()) {
+                *out = handle_of<clc_story_t>(held->second);
+                return CLC_SUCCESS;
+            }
+
+            int value = flags != nullptr ? *flags : 0;
+            std::shared_ptr<StoryWriter> writer;
+            int status = client.backend->acquire_story(chronicle, story, attributes, value, writer);
+            if (status != CLC_SUCCESS) {
+                return status;
+            }
+            uint64_t token =
+                handles().insert(Kind::story, std::make_shared<StoryObject>(std::move(writer)));
+            client.story_handles.emplace(std::move(key), token);
+            if (flags != nullptr) {
+                *flags = value;
+            }
+            *out = handle_of<clc_story_t>(token);
+            return CLC_SUCCESS;
+        });
+    });
+}
+
+int clc_story_release(clc_client_t handle, const char *chronicle, const char *story) {
+    return guarded(__func__, [&]() -> int {
+        if (int status = check_name(chronicle, "chronicle name"); status != CLC_SUCCESS) {
+            return status;
+        }
+        if (int status = check_name(story, "story name"); status != CLC_SUCCESS) {
+            return status;
+        }
+        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+            int status = client.backend->release_story(chronicle, story);
+            if (status != CLC_SUCCESS) {
+                return status;
+            }
+            auto held = client.story_handles.find(std::make_pair(chronicle, story));
+            if (held != client.story_handles.end()) {
+                handles().remove(held->second, Kind::story);
+                client.story_handles.erase(held);
+            }
+            return CLC_SUCCESS;
+        });
+    });
+}
+
+int clc_story_destroy(clc_client_t handle, const char *chronicle, const char *story) {
+    return guarded(__func__, [&]() -> int {
+        if (int status = check_name(chronicle, "chronicle name"); status != CLC_SUCCESS) {
+            return status;
+        }
+        if (int status = check_name(story, "story name"); status != CLC_SUCCESS) {
+            return status;
+        }
+        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+            return client.backend->destroy_story(chronicle, story);
+        });
+    });
+}
+
+int clc_story_log(clc_story_t handle, const void *record, size_t len, uint64_t *time_out) {
+    return guarded(__func__, [&]() -> int {
+        if (record == nullptr && len > 0) {
+            return invalid("record is NULL but len is " + std::to_string(len));
+        }
+        std::shared_ptr<StoryObject> story;
+        int status = handles().find_as(token_of(handle), Kind::story, story);
+        return status != CLC_SUCCESS ? status : story->writer->log(record, len, time_out);
+    });
+}
+
+int clc_story_log_many(clc_story_t handle, const void *records, const uint64_t *lengths,
+                       size_t count, uint64_t *times_out, size_t *logged_out) {
+    size_t logged = 0;
+    int result = guarded(__func__, [&]() -> int {
+        if (count > 0 && lengths == nullptr) {
+            return invalid("lengths is NULL but count is " + std::to_string(count));
+        }
+        if (records == nullptr) {
+            for (size_t i = 0; i < count; ++i) {
+                if (lengths[i] > 0) {
+                    return invalid("records is NULL but record " + std::to_string(i) +
+                                   " has length " + std::to_string(lengths[i]));
+                }
+            }
+        }
+        std::shared_ptr<StoryObject> story;
+        int status = handles().find_as(token_of(handle), Kind::story, story);
+        if (status != CLC_SUCCESS) {
+            return status;
+        }
+        return story->writer->log_many(static_cast<const char *>(records), lengths, count,
+                                       times_out, logged);
+    });
+    if (logged_out != nullptr) {
+        *logged_out = logged;
+    }
+    return result;
+}
+
+// ------------------------------------------------------------------------------------------
+// Replay
+
+namespace {
+
+int check_replay_arguments(const char *chronicle, const char *story, uint64_t start, uint64_t end,
+                           const void *out) {
+    if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
+        return status;
+    }
+    if (chronicle == nullptr || story == nullptr) {
+        return invalid("chronicle or story name is NULL");
+    }
+    if (start > end) {
+        return invalid("replay range start " + std::to_string(start) + " is after its end " +
+                       std::to_string(end));
+    }
+    return CLC_SUCCESS;
+}
+
+}  // namespace
+
+int clc_replay(clc_client_t handle, const char *chronicle, const char *story, uint64_t start,
+               uint64_t end, clc_events_t *out) {
+    return guarded(__func__, [&]() -> int {
+        if (int status = check_replay_arguments(chronicle, story, start, end, out);
+            status != CLC_SUCCESS) {
+            return status;
+        }
+        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+            auto events = std::make_shared<Events>();
+            int status = client.backend->replay(chronicle, story, start, end, *events);
+            return status != CLC_SUCCESS ? status : make_events_handle(std::move(events), out);
+        });
+    });
+}
+
+int clc_replay_open(clc_client_t handle, const char *chronicle, const char *story, uint64_t start,
+                    uint64_t end, clc_cursor_t *out) {
+    return guarded(__func__, [&]() -> int {
+        if (int status = check_replay_arguments(chronicle, story, start, end, out);
+            status != CLC_SUCCESS) {
+            return status;
+        }
+        return with_client(
+            handle, [&](ClientObject &client, std::shared_ptr<ClientObject> &own) -> int {
+                std::unique_ptr<ReplayCursor> cursor;
+                int status = client.backend->open_replay(chronicle, story, start, end, cursor);
+                if (status != CLC_SUCCESS) {
+                    return status;
+                }
+                auto object = std::make_shared<CursorObject>(own, std::move(cursor));
+                *out = handle_of<clc_cursor_t>(handles().insert(Kind::cursor, std::move(object)));
+                return CLC_SUCCESS;
+            });
+    });
+}
+
+int clc_cursor_next(clc_cursor_t handle, size_t max_events, clc_events_t *out) {
+    return guarded(__func__, [&]() -> int {
+        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
+            return status;
+        }
+        if (max_events == 0) {
+            return invalid("max_events is 0");
+        }
+        std::shared_ptr<CursorObject> cursor;
+        int status = handles().find_as(token_of(handle), Kind::cursor, cursor);
+        if (status != CLC_SUCCESS) {
+            return status;
+        }
+        std::lock_guard<std::mutex> lock(cursor->client->mutex);
+        if (cursor->client->freed) {
+            return fail(CLC_ERR_STALE_HANDLE, "the client of this paged replay was freed");
+        }
+        auto page = std::make_shared<Events>();
+        status = cursor->cursor->next(max_events, *page);
+        return status != CLC_SUCCESS ? status : make_events_handle(std::move(page), out);
+    });
+}
+
+int clc_cursor_free(clc_cursor_t handle) {
+    return guarded(__func__, [&]() -> int { return free_handle(handle, Kind::cursor); });
+}
+
+int clc_events_size(clc_events_t handle, size_t *count, size_t *record_bytes) {
+    return guarded(__func__, [&]() -> int {
+        std::shared_ptr<Events> events;
+        int status = handles().find_as(token_of(handle), Kind::events, events);
+        if (status != CLC_SUCCESS) {
+            return status;
+        }
+        if (count != nullptr) {
+            *count = events->count();
+        }
+        if (record_bytes != nullptr) {
+            *record_bytes = events->record_bytes();
+        }
+        return CLC_SUCCESS;
+    });
+}
+
+int clc_events_export(clc_events_t handle, uint64_t *times, uint64_t *client_ids, uint32_t *indexes,
+                      uint64_t *offsets, void *records, size_t records_cap) {
+    return guarded(__func__, [&]() -> int {
+        std::shared_ptr<Events> events;
+        int status = handles().find_as(token_of(handle), Kind::events, events);
+        if (status != CLC_SUCCESS) {
+            return status;
+        }
+        if (records != nullptr && records_cap < events->record_bytes()) {
+            return fail(CLC_ERR_BUFFER_TOO_SMALL,
+                        "the records need " + std::to_string(events->record_bytes()) +
+                            " bytes; records_cap is " + std::to_string(records_cap));
+        }
+        events->export_to(times, client_ids, indexes, offsets, records);
+        return CLC_SUCCESS;
+    });
+}
+
+int clc_events_free(clc_events_t handle) {
+    return guarded(__func__, [&]() -> int { return free_handle(handle, Kind::events); });
+}
+
+// ------------------------------------------------------------------------------------------
+// Lists of strings
+
+int clc_strings_size(clc_strings_t handle, size_t *count, size_t *total_bytes) {
+    return guarded(__func__, [&]() -> int {
+        std::shared_ptr<StringList> list;
+        int status = handles().find_as(token_of(handle), Kind::strings, list);
+        if (status != CLC_SUCCESS) {
+            return status;
+        }
+        if (count != nullptr) {
+            *count = list->count();
+        }
+        if (total_bytes != nullptr) {
+            *total_bytes = list->total_bytes();
+        }
+        return CLC_SUCCESS;
+    });
+}
+
+int clc_strings_export(clc_strings_t handle, uint64_t *offsets, void *bytes, size_t cap) {
+    return guarded(__func__, [&]() -> int {
+        std::shared_ptr<StringList> list;
+        int status = handles().find_as(token_of(handle), Kind::strings, list);
+        if (status != CLC_SUCCESS) {
+            return status;
+        }
+        if (bytes != nullptr && cap < list->total_bytes()) {
+            return fail(CLC_ERR_BUFFER_TOO_SMALL, "the strings need " +
+                                                      std::to_string(list->total_bytes()) +
+                                                      " bytes; cap is " + std::to_string(cap));
+        }
+        list->export_to(offsets, bytes);
+        return CLC_SUCCESS;
+    });
+}
+
+int clc_strings_free(clc_strings_t handle) {
+    return guarded(__func__, [&]() -> int { return free_handle(handle, Kind::strings); });
+}

@@ -1,0 +1,849 @@
+// The embedded backend: ChronoLog's semantics over one SQLite database in a directory, shared
+// by every process that opens the same directory. The schema is described in
+// docs/embedded-store.md.
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "backend.hpp"
+#include "chronolog_capi.h"
+#include "diagnostics.hpp"
+#include "embedded/event_buffer.hpp"
+#include "embedded/store_database.hpp"
+
+namespace clc {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char *kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS clients(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    hostname TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    pid_start INTEGER,
+    mode INTEGER NOT NULL,
+    connected_ns INTEGER NOT NULL,
+    disconnected_ns INTEGER
+);
+CREATE TABLE IF NOT EXISTS chronicles(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    flags INTEGER NOT NULL,
+    created_ns INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chronicle_attrs(
+    chronicle_id INTEGER NOT NULL REFERENCES chronicles(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY(chronicle_id, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stories(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chronicle_id INTEGER NOT NULL REFERENCES chronicles(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    flags INTEGER NOT NULL,
+    created_ns INTEGER NOT NULL,
+    UNIQUE(chronicle_id, name)
+);
+CREATE TABLE IF NOT EXISTS acquisitions(
+    story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+    client_id INTEGER NOT NULL REFERENCES clients(id),
+    acquired_ns INTEGER NOT NULL,
+    PRIMARY KEY(story_id, client_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS acquisitions_by_client ON acquisitions(client_id);
+CREATE TABLE IF NOT EXISTS events(
+    story_id INTEGER NOT NULL,
+    time INTEGER NOT NULL,
+    client_id INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    record BLOB NOT NULL,
+    PRIMARY KEY(story_id, time, client_id, idx)
+) WITHOUT ROWID;
+)sql";
+
+int64_t realtime_ns() {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return int64_t(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
+
+// SQLite integers are signed; clock times stay far below 2^63.
+int64_t sql_time(uint64_t time) {
+    return time > uint64_t(INT64_MAX) ? INT64_MAX : int64_t(time);
+}
+
+std::string host_name() {
+    char name[HOST_NAME_MAX + 1] = {};
+    if (gethostname(name, sizeof name - 1) != 0) {
+        return "unknown";
+    }
+    return name;
+}
+
+// The start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), which
+// tells a live process from a later one that reuses its pid.
+std::optional<int64_t> process_start(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) {
+        return std::nullopt;
+    }
+    size_t name_end = line.rfind(')');
+    if (name_end == std::string::npos) {
+        return std::nullopt;
+    }
+    std::istringstream fields(line.substr(name_end + 1));
+    std::string field;
+    for (int i = 3; i <= 22 && fields >> field; ++i) {
+        if (i == 22) {
+            return std::stoll(field);
+        }
+    }
+    return std::nullopt;
+}
+
+bool process_alive(pid_t pid, std::optional<int64_t> recorded_start) {
+    if (::kill(pid, 0) != 0 && errno == ESRCH) {
+        return false;
+    }
+    if (recorded_start) {
+        std::optional<int64_t> start = process_start(pid);
+        if (start && *start != *recorded_start) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string story_label(const std::string &chronicle, const std::string &story) {
+    return "story '" + story + "' of chronicle '" + chronicle + "'";
+}
+
+using StoryKey = std::pair<std::string, std::string>;
+
+class EmbeddedStoryWriter : public StoryWriter {
+public:
+    EmbeddedStoryWriter(std::shared_ptr<EventBuffer> buffer, std::shared_ptr<StoryState> state)
+        : buffer_(std::move(buffer)), state_(std::move(state)) {}
+
+    int log(const void *record, size_t length, uint64_t *time) override {
+        return buffer_->log(*state_, record, length, time);
+    }
+
+    int log_many(const char *records, const uint64_t *lengths, size_t count, uint64_t *times,
+                 size_t &logged) override {
+        return buffer_->log_many(*state_, records, lengths, count, times, logged);
+    }
+
+private:
+    std::shared_ptr<EventBuffer> buffer_;
+    std::shared_ptr<StoryState> state_;
+};
+
+class EmbeddedBackend;
+
+class EmbeddedCursor : public ReplayCursor {
+public:
+    EmbeddedCursor(StoreDatabase &database, std::shared_ptr<StoryState> state, uint64_t start,
+                   uint64_t end)
+        : database_(database),
+          state_(std::move(state)),
+          start_(sql_time(start)),
+          end_(sql_time(end)),
+          done_(start_ >= end_) {}
+
+    int next(size_t max_events, Events &page) override;
+
+private:
+    StoreDatabase &database_;
+    std::shared_ptr<StoryState> state_;
+    int64_t start_;
+    int64_t end_;
+    bool done_;
+    bool started_ = false;
+    int64_t last_time_ = 0;
+    int64_t last_client_ = 0;
+    int64_t last_index_ = 0;
+};
+
+class EmbeddedBackend : public Backend {
+public:
+    EmbeddedBackend(std::string store_dir, int mode)
+        : store_dir_(std::move(store_dir)), mode_(mode) {}
+
+    ~EmbeddedBackend() override {
+        try {
+            close();
+        } catch (...) {
+            // The owner already reported what close() returned; nothing is left to tell.
+        }
+    }
+
+    int backend_id() const override { return CLC_BACKEND_EMBEDDED; }
+    int mode() const override { return mode_; }
+
+    int connect() override;
+    int disconnect() override;
+    bool is_connected() const override { return database_ != nullptr; }
+    int client_id(uint64_t &id) const override;
+    int flush() override;
+    int close() override;
+    void flush_at_exit() noexcept override;
+
+    int create_chronicle(const std::string &chronicle, const Attributes &attributes,
+                         int &flags) override;
+    int destroy_chronicle(const std::string &chronicle) override;
+    int get_chronicle_attr(const std::string &chronicle, const std::string &key,
+                           std::string &value) override;
+    int edit_chronicle_attr(const std::string &chronicle, const std::string &key,
+                            const std::string &value) override;
+    int list_chronicles(StringList &names) override;
+    int list_stories(const std::string &chronicle, StringList &names) override;
+
+    int acquire_story(const std::string &chronicle, const std::string &story,
+                      const Attributes &attributes, int &flags,
+                      std::shared_ptr<StoryWriter> &writer) override;
+    int release_story(const std::string &chronicle, const std::string &story) override;
+    int destroy_story(const std::string &chronicle, const std::string &story) override;
+
+    int replay(const std::string &chronicle, const std::string &story, uint64_t start, uint64_t end,
+               Events &events) override;
+    int open_replay(const std::string &chronicle, const std::string &story, uint64_t start,
+                    uint64_t end, std::unique_ptr<ReplayCursor> &cursor) override;
+
+private:
+    int require_connection() const;
+    int prepare_replay(const std::string &chronicle, const std::string &story,
+                       std::shared_ptr<StoryState> &state);
+    std::optional<int64_t> find_chronicle(Session &session, const std::string &chronicle);
+    std::optional<int64_t> find_story(Session &session, int64_t chronicle_id,
+                                      const std::string &story);
+    void create_schema(Session &session);
+    int release_dead_clients(Session &session);
+    void mark_disconnected() noexcept;
+
+    const std::string store_dir_;
+    const int mode_;
+    std::unique_ptr<StoreDatabase> database_;  // set while connected
+    std::shared_ptr<EventBuffer> buffer_ = std::make_shared<EventBuffer>();
+    uint64_t client_id_ = 0;
+    std::map<StoryKey, std::shared_ptr<StoryState>> held_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Connection
+
+int EmbeddedBackend::require_connection() const {
+    if (database_ == nullptr) {
+        return fail(CLC_ERR_NO_CONNECTION,
+                    "the client is not connected to the embedded store '" + store_dir_ + "'");
+    }
+    return CLC_SUCCESS;
+}
+
+void EmbeddedBackend::create_schema(Session &session) {
+    session.execute(kSchema);
+    int64_t version = 0;
+    {
+        Statement select = session.prepare("SELECT value FROM meta WHERE key = 'schema_version'");
+        if (select.step()) {
+            version = std::stoll(select.column_text(0));
+        }
+    }
+    if (version == 0) {
+        session.prepare("INSERT INTO meta(key, value) VALUES('schema_version', ?)")
+            .bind(1, std::to_string(kSchemaVersion))
+            .step();
+        session.execute("PRAGMA application_id = 1129074503");  // "CLOG"
+    } else if (version > kSchemaVersion) {
+        throw Failure(CLC_ERR_STORE_IO, "the embedded store '" + store_dir_ +
+                                            "' has schema version " + std::to_string(version) +
+                                            ", newer than this library's (" +
+                                            std::to_string(kSchemaVersion) + ")");
+    }
+}
+
+// Acquisitions of clients whose process on this host is gone would otherwise keep their stories
+// acquired forever. Returns how many acquisitions were dropped.
+int EmbeddedBackend::release_dead_clients(Session &session) {
+    std::vector<std::pair<int64_t, pid_t>> dead;
+    {
+        Statement select = session.prepare(
+            "SELECT id, pid, pid_start FROM clients "
+            "WHERE disconnected_ns IS NULL AND hostname = ?");
+        std::string host = host_name();
+        select.bind(1, host);
+        while (select.step()) {
+            std::optional<int64_t> start;
+            if (!select.is_null(2)) {
+                start = select.column_int(2);
+            }
+            auto pid = pid_t(select.column_int(1));
+            if (!process_alive(pid, start)) {
+                dead.emplace_back(select.column_int(0), pid);
+            }
+        }
+    }
+    int released = 0;
+    for (const auto &client : dead) {
+        session.prepare("DELETE FROM acquisitions WHERE client_id = ?")
+            .bind(1, client.first)
+            .step();
+        int count = session.changes();
+        released += count;
+        session.prepare("UPDATE clients SET disconnected_ns = ? WHERE id = ?")
+            .bind(1, realtime_ns())
+            .bind(2, client.first)
+            .step();
+        if (count > 0) {
+            queue_message(CLC_LOG_WARNING,
+                          "released " + std::to_string(count) + " stories held by client " +
+                              std::to_string(client.first) + " of process " +
+                              std::to_string(client.second) + ", which no longer runs");
+        }
+    }
+    return released;
+}
+
+int EmbeddedBackend::connect() {
+    if (database_ != nullptr) {
+        return CLC_SUCCESS;
+    }
+    ensure_store_directory(store_dir_);
+    auto database = std::make_unique<StoreDatabase>(store_dir_);
+
+    uint64_t id;
+    {
+        Session session(*database);
+        session.begin_write();
+        create_schema(session);
+        release_dead_clients(session);
+        std::optional<int64_t> start = process_start(getpid());
+        Statement insert = session.prepare(
+            "INSERT INTO clients(hostname, pid, pid_start, mode, connected_ns) "
+            "VALUES(?, ?, ?, ?, ?)");
+        std::string host = host_name();
+        insert.bind(1, host).bind(2, int64_t(getpid())).bind(4, int64_t(mode_));
+        insert.bind(5, realtime_ns());
+        if (start) {
+            insert.bind(3, *start);
+        }
+        insert.step();
+        id = uint64_t(session.last_insert_rowid());
+        session.commit();
+    }
+
+    database_ = std::move(database);
+    client_id_ = id;
+    buffer_->start(*database_, client_id_);
+    return CLC_SUCCESS;
+}
+
+void EmbeddedBackend::mark_disconnected() noexcept {
+    try {
+        Session session(*database_);
+        session.prepare("UPDATE clients SET disconnected_ns = ? WHERE id = ?")
+            .bind(1, realtime_ns())
+            .bind(2, int64_t(client_id_))
+            .step();
+    } catch (const std::exception &error) {
+        queue_message(CLC_LOG_WARNING, "client " + std::to_string(client_id_) +
+                                           " could not record its disconnection: " + error.what());
+    }
+}
+
+int EmbeddedBackend::disconnect() {
+    if (database_ == nullptr) {
+        return CLC_SUCCESS;
+    }
+    if (!held_.empty()) {
+        const StoryKey &first = held_.begin()->first;
+        return fail(CLC_ERR_ACQUIRED, std::to_string(held_.size()) +
+                                          " stories are still acquired (" +
+                                          story_label(first.first, first.second) +
+                                          " among them); release them before disconnecting");
+    }
+    int status = buffer_->flush();
+    if (status != CLC_SUCCESS) {
+        return status;
+    }
+
+    buffer_->stop();
+    mark_disconnected();
+    database_.reset();
+    return CLC_SUCCESS;
+}
+
+int EmbeddedBackend::client_id(uint64_t &id) const {
+    int status = require_connection();
+    if (status == CLC_SUCCESS) {
+        id = client_id_;
+    }
+    return status;
+}
+
+int EmbeddedBackend::flush() {
+    int status = require_connection();
+    return status != CLC_SUCCESS ? status : buffer_->flush();
+}
+
+int EmbeddedBackend::close() {
+    if (database_ == nullptr) {
+        return CLC_SUCCESS;
+    }
+    int first_error = CLC_SUCCESS;
+    std::string first_message;
+    auto note = [&](int status) {
+        if (status != CLC_SUCCESS && first_error == CLC_SUCCESS) {
+            first_error = status;
+            first_message = last_error();
+        }
+    };
+
+    std::vector<StoryKey> stories;
+    for (const auto &entry : held_) {
+        stories.push_back(entry.first);
+    }
+    for (const StoryKey &key : stories) {
+        try {
+            note(release_story(key.first, key.second));
+        } catch (const Failure &failure) {
+            note(fail(failure.status(), failure.what()));
+        }
+    }
+    for (auto &entry : held_) {
+        buffer_->set_active(*entry.second, false);
+    }
+    held_.clear();
+
+    note(disconnect());
+    if (database_ != nullptr) {
+        buffer_->stop();
+        size_t lost = buffer_->discard();
+        if (lost > 0) {
+            queue_message(CLC_LOG_ERROR, "client " + std::to_string(client_id_) +
+                                             " was freed "
+                                             "while the store could not be written: " +
+                                             std::to_string(lost) + " events are lost");
+        }
+        mark_disconnected();
+        database_.reset();
+    }
+    if (first_error != CLC_SUCCESS) {
+        fail(first_error, first_message);
+    }
+    return first_error;
+}
+
+void EmbeddedBackend::flush_at_exit() noexcept {
+    if (database_ != nullptr) {
+        buffer_->flush();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chronicles
+
+std::optional<int64_t> EmbeddedBackend::find_chronicle(Session &session,
+                                                       const std::string &chronicle) {
+    Statement select = session.prepare("SELECT id FROM chronicles WHERE name = ?");
+    select.bind(1, chronicle);
+    if (select.step()) {
+        return select.column_int(0);
+    }
+    return std::nullopt;
+}
+
+std::optional<int64_t> EmbeddedBackend::find_story(Session &session, int64_t chronicle_id,
+                                                   const std::string &story) {
+    Statement select =
+        session.prepare("SELECT id FROM stories WHERE chronicle_id = ? AND name = ?");
+    select.bind(1, chronicle_id).bind(2, story);
+    if (select.step()) {
+        return select.column_int(0);
+    }
+    return std::nullopt;
+}
+
+int no_chronicle(const std::string &chronicle) {
+    return fail(CLC_ERR_NOT_EXIST, "chronicle '" + chronicle + "' does not exist");
+}
+
+int EmbeddedBackend::create_chronicle(const std::string &chronicle, const Attributes &attributes,
+                                      int &flags) {
+    int status = require_connection();
+    if (status != CLC_SUCCESS) {
+        return status;
+    }
+
+    Session session(*database_);
+    session.begin_write();
+    if (find_chronicle(session, chronicle)) {
+        return fail(CLC_ERR_CHRONICLE_EXISTS, "chronicle '" + chronicle + "' already exists");
+    }
+    session.prepare("INSERT INTO chronicles(name, flags, created_ns) VALUES(?, ?, ?)")
+        .bind(1, chronicle)
+        .bind(2, int64_t(flags))
+        .bind(3, realtime_ns())
+        .step();
+    int64_t chronicle_id = session.last_insert_rowid();
+    for (const auto &attribute : attributes) {
+        session
+            .prepare(
+                "INSERT OR REPLACE INTO chronicle_attrs(chronicle_id, key, value) "
+                "VALUES(?, ?, ?)")
+            .bind(1, chronicle_id)
+            .bind(2, attribute.first)
+            .bind(3, attribute.second)
+            .step();
+    }
+    session.commit();
+    return CLC_SUCCESS;
+}
+
+int EmbeddedBackend::destroy_chronicle(const std::string &chronicle) {
+    int status = require_connection();
+    if (status != CLC_SUCCESS) {
+        return status;
+    }
+
+    Session session(*database_);
+    session.begin_write();
+    std::optional<int64_t> chronicle_id = find_chronicle(session, chronicle);
+    if (!chronicle_id) {
+        return no_chronicle(chronicle);
+    }
+    auto acquired = [&] {
+        Statement select = session.prepare(
+            "SELECT s.name FROM acquisitions a JOIN stories s ON s.id = a.story_id "
+            "WHERE s.chronicle_id = ? LIMIT 1");
+        select.bind(1, *chronicle_id);
+        return select.step() ? std::optional<std::string>(select.column_text(0)) : std::nullopt;
+    };
+    if (acquired() && (release_dead_clients(session) == 0 || acquired())) {
+        return fail(CLC_ERR_ACQUIRED, "chronicle '" + chronicle + "' has acquired stories ('" +
+                                          *acquired() + "' among them)");
+    }
+    session
+        .prepare(
+            "DELETE FROM events WHERE story_id IN "
+            "(SELECT id FROM stories WHERE chronicle_id = ?)")
+        .bind(1, *chronicle_id)
+        .step();
+    session.prepare("DELETE FROM chronicles WHERE id = ?").bind(1, *chronicle_id).step();
+    session.commit();
+    return CLC_SUCCESS;
+}
+
+int EmbeddedBackend::get_chronicle_attr(const std::string &chronicle, const std::string &key,
+                                        std::string &value) {
+    int status = require_connection();
+    if (status != CLC_SUCCESS) {
+        return status;
+    }
+
+    Session session(*database_);
+    std::optional<int64_t> chronicle_id = find_chronicle(session, chronicle);
+    if (!chronicle_id) {
+        return no_chronicle(chronicle);
+    }
+    Statement select =
+        session.prepare("SELECT value FROM chronicle_attrs WHERE chronicle_id = ? AND key = ?");
+    select.bind(1, *chronicle_id).bind(2, key);
+    if (!select.step()) {
+        return fail(CLC_ERR_NOT_EXIST,
+                    "chronicle '" + chronicle + "' has no attribute '" + key + "'");
+    }
+    value = select.column_text(0);
+    return CLC_SUCCESS;
+}
+
+int EmbeddedBackend::edit_chronicle_attr(const std::string &chronicle, const std::string &key,
+                                         const std::string &value) {
+    int status = require_connection();
+    if (status != CLC_SUCCESS) {
+        return status;
+    }
+
+    Session session(*database_);
+    session.begin_write();
+    std::optional<int64_t> chronicle_id = find_chronicle(session, chronicle);
+    if (!chronicle_id) {
+        return no_chronicle(chronicle);
+    }
+    session
+        .prepare(
+            "INSERT INTO chronicle_attrs(chronicle_id, key, value) VALUES(?, ?, ?) "
+            "ON CONFLICT(chronicle_id, key) DO UPDATE SET value = excluded.value")
+        .bind(1, *chronicle_id)
+        .bind(2, key)
+        .bind(3, value)
+        .step();
+    session.commit();
+    return CLC_SUCCESS;
+}
+
+int EmbeddedBackend::list_chronicles(StringList &names) {
+    int status = require_connection();
+    if (status != CLC_SUCCESS) {
+        return status;
+    }
+
+    Session session(*database_);
+    Statement select = session.prepare("SELECT name FROM chronicles ORDER BY name");
+    while (select.step()) {
+        names.add(static_cast<const char *>(select.column_blob(0)), select.column_bytes(0));
+    }
+    return CLC_SUCCESS;
+}
+
+int EmbeddedBackend::list_stories(const std::string &chronicle, StringList &names) {
+    int status = require_connection();
+    if (status != CLC_SUCCESS) {
+        return status;
+    }
+
+    Session session(*database_);
+    std::optional<int64_t> chronicle_id = find_chronicle(session, chronicle);
+    if (!chronicle_id) {
+        return no_chronicle(chronicle);
+    }
+    Statement select =
+        session.prepare("SELECT name FROM stories WHERE chronicle_id = ? ORDER BY name");
+    select.bind(1, *chronicle_id);
+    while (select.step()) {
+        names.add(static_cast<const char *>(select.column_blob(0)), select.column_bytes(0));
+    }
+    return CLC_SUCCESS;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stories
+
+int EmbeddedBackend::acquire_story(const std::string &chronicle, const std::string &story,
+                                   const Attributes &, int &flags,
+                                   std::shared_ptr<StoryWriter> &writer) {
+    int status = require_connection();
+    if (status != CLC_SUCCESS) {
+        return status;
+    }
+
+    StoryKey key(chronicle, story);
+    auto held = held_.find(key);
+    if (held != held_.end()) {
+        writer = std::make_shared<EmbeddedStoryWriter>(buffer_, held->second);
+        return CLC_SUCCESS;
+    }
+
+    int64_t story_id;
+    {
+        Session session(*database_);
+        session.begin_write();
+        std::optional<int64_t> chronicle_id = find_chronicle(session, chronicle);
+        if (!chronicle_id) {
+            return no_chronicle(chronicle);
+        }
+        std::optional<int64_t> existing = find_story(session, *chronicle_id, story);
+        if (existing) {
+            story_id = *existing;
+        } else {
+            session
+                .prepare(
+                    "INSERT INTO stories(chronicle_id, name, flags, created_ns) "
+                    "VALUES(?, ?, ?, ?)")
+                .bind(1, *chronicle_id)
+                .bind(2, story)
+                .bind(3, int64_t(flags))
+                .bind(4, realtime_ns())
+                .step();
+            story_id = session.last_insert_rowid();
+        }
+        session
+            .prepare(
+                "INSERT OR IGNORE INTO acquisitions(story_id, client_id, acquired_ns) "
+                "VALUES(?, ?, ?)")
+            .bind(1, story_id)
+            .bind(2, int64_t(client_id_))
+            .bind(3, realtime_ns())
+            .step();
+        session.commit();
+    }
+
+    auto state = std::make_shared<StoryState>(StoryState{story_id, chronicle, story, true});
+    held_.emplace(key, state);
+    writer = std::make_shared<EmbeddedStoryWriter>(buffer_, std::move(state));
+    return CLC_SUCCESS;
+}
+
+int EmbeddedBackend::release_story(const std::string &chronicle, const std::string &story) {
+    auto held = held_.find(StoryKey(chronicle, story));
+    if (held == held_.end()) {
+        return fail(CLC_ERR_NOT_ACQUIRED,
+                    story_label(chronicle, story) + " is not acquired by this client");
+    }
+    StoryState &state = *held->second;
+
+    buffer_->set_active(state, false);
+    int status = buffer_->flush();
+    if (status == CLC_SUCCESS) {
+        try {
+            Session session(*database_);
+            session.prepare("DELETE FROM acquisitions WHERE story_id = ? AND client_id = ?")
+                .bind(1, state.story_id)
+                .bind(2, int64_t(client_id_))
+                .step();
+        } catch (const Failure &failure) {
+            status = fail(failure.status(), failure.what());
+        }
+    }
+    if (status != CLC_SUCCESS) {
+        buffer_->set_active(state, true);
+        return status;
+    }
+    held_.erase(held);
+    return CLC_SUCCESS;
+}
+
+int EmbeddedBackend::destroy_story(const std::string &chronicle, const std::string &story) {
+    int status = require_connection();
+    if (status != CLC_SUCCESS) {
+        return status;
+    }
+
+    Session session(*database_);
+    session.begin_write();
+    std::optional<int64_t> chronicle_id = find_chronicle(session, chronicle);
+    if (!chronicle_id) {
+        return no_chronicle(chronicle);
+    }
+    std::optional<int64_t> story_id = find_story(session, *chronicle_id, story);
+    if (!story_id) {
+        return fail(CLC_ERR_NOT_EXIST, story_label(chronicle, story) + " does not exist");
+    }
+    auto acquired = [&] {
+        Statement select = session.prepare("SELECT 1 FROM acquisitions WHERE story_id = ?");
+        return select.bind(1, *story_id).step();
+    };
+    if (acquired() && (release_dead_clients(session) == 0 || acquired())) {
+        return fail(CLC_ERR_ACQUIRED, story_label(chronicle, story) + " is acquired");
+    }
+    session.prepare("DELETE FROM events WHERE story_id = ?").bind(1, *story_id).step();
+    session.prepare("DELETE FROM stories WHERE id = ?").bind(1, *story_id).step();
+    session.commit();
+    return CLC_SUCCESS;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replay
+
+// ChronoLog checks the reader mode first, then whether this client holds the story.
+int EmbeddedBackend::prepare_replay(const std::string &chronicle, const std::string &story,
+                                    std::shared_ptr<StoryState> &state) {
+    if (mode_ != CLC_MODE_READER) {
+        return fail(CLC_ERR_NOT_READER_MODE, "a writer-only client cannot replay stories");
+    }
+    int status = require_connection();
+    if (status != CLC_SUCCESS) {
+        return status;
+    }
+    auto held = held_.find(StoryKey(chronicle, story));
+    if (held == held_.end()) {
+        return fail(CLC_ERR_NOT_ACQUIRED, story_label(chronicle, story) +
+                                              " must be acquired by this client to replay it");
+    }
+    state = held->second;
+    return buffer_->flush();
+}
+
+int EmbeddedBackend::replay(const std::string &chronicle, const std::string &story, uint64_t start,
+                            uint64_t end, Events &events) {
+    std::shared_ptr<StoryState> state;
+    int status = prepare_replay(chronicle, story, state);
+    if (status != CLC_SUCCESS || start >= end) {
+        return status;
+    }
+
+    Session session(*database_);
+    Statement select = session.prepare(
+        "SELECT time, client_id, idx, record FROM events "
+        "WHERE story_id = ? AND time >= ? AND time < ? ORDER BY time, client_id, idx");
+    select.bind(1, state->story_id).bind(2, sql_time(start)).bind(3, sql_time(end));
+    while (select.step()) {
+        events.add(uint64_t(select.column_int(0)), uint64_t(select.column_int(1)),
+                   uint32_t(select.column_int(2)), select.column_blob(3), select.column_bytes(3));
+    }
+    return CLC_SUCCESS;
+}
+
+int EmbeddedBackend::open_replay(const std::string &chronicle, const std::string &story,
+                                 uint64_t start, uint64_t end,
+                                 std::unique_ptr<ReplayCursor> &cursor) {
+    std::shared_ptr<StoryState> state;
+    int status = prepare_replay(chronicle, story, state);
+    if (status != CLC_SUCCESS) {
+        return status;
+    }
+    cursor = std::make_unique<EmbeddedCursor>(*database_, std::move(state), start, end);
+    return CLC_SUCCESS;
+}
+
+// Keyset pagination: each page starts after the last event of the previous one, so a page is
+// one indexed range scan and memory stays bounded by the page size.
+int EmbeddedCursor::next(size_t max_events, Events &page) {
+    if (!state_->active) {
+        return fail(CLC_ERR_STALE_HANDLE, story_label(state_->chronicle, state_->story) +
+                                              " was released; its paged replay ended");
+    }
+    if (done_) {
+        return CLC_SUCCESS;
+    }
+
+    Session session(database_);
+    Statement select = session.prepare(
+        started_ ? "SELECT time, client_id, idx, record FROM events "
+                   "WHERE story_id = ?1 AND (time, client_id, idx) > (?2, ?3, ?4) AND time < ?5 "
+                   "ORDER BY time, client_id, idx LIMIT ?6"
+                 : "SELECT time, client_id, idx, record FROM events "
+                   "WHERE story_id = ?1 AND time >= ?2 AND time < ?5 "
+                   "ORDER BY time, client_id, idx LIMIT ?6");
+    select.bind(1, state_->story_id).bind(5, end_);
+    select.bind(6, max_events > size_t(INT64_MAX) ? INT64_MAX : int64_t(max_events));
+    if (started_) {
+        select.bind(2, last_time_).bind(3, last_client_).bind(4, last_index_);
+    } else {
+        select.bind(2, start_);
+    }
+    size_t rows = 0;
+    while (select.step()) {
+        last_time_ = select.column_int(0);
+        last_client_ = select.column_int(1);
+        last_index_ = select.column_int(2);
+        page.add(uint64_t(last_time_), uint64_t(last_client_), uint32_t(last_index_),
+                 select.column_blob(3), select.column_bytes(3));
+        ++rows;
+    }
+    started_ = true;
+    done_ = rows < max_events;
+    return CLC_SUCCESS;
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> make_embedded_backend(const std::string &store_dir, int mode) {
+    return std::make_unique<EmbeddedBackend>(store_dir, mode);
+}
+
+}  // namespace clc

@@ -1,0 +1,188 @@
+"""Replay: ranges, order, both faces, the paged iterator."""
+
+import pytest
+
+import chronolog_ctypes as cl
+
+UINT64_MAX = 2 ** 64 - 1
+
+
+@pytest.fixture
+def times(story):
+    """Timestamps of five events logged on chron/story."""
+    return [story.log(b"e%d" % i) for i in range(5)]
+
+
+def _records(events):
+    return [e.record for e in events]
+
+
+def test_replay_returns_every_event_in_order(reader, times):
+    events = reader.replay("chron", "story")
+    assert [e.time() for e in events] == times
+    assert _records(events) == [b"e0", b"e1", b"e2", b"e3", b"e4"]
+    assert all(isinstance(e, cl.Event) for e in events)
+
+
+def test_end_is_excluded_start_included(reader, times):
+    events = reader.replay("chron", "story", times[1], times[3])
+    assert [e.time() for e in events] == times[1:3]
+
+
+def test_an_event_exactly_at_end_is_not_returned(reader, times):
+    events = reader.replay("chron", "story", 0, times[-1])
+    assert [e.time() for e in events] == times[:-1]
+
+
+def test_start_zero_and_end_max(reader, times):
+    assert len(reader.replay("chron", "story", 0, UINT64_MAX)) == 5
+    assert len(reader.replay("chron", "story", times[-1], times[-1] + 1)) == 1
+
+
+def test_an_empty_range_is_success_and_nothing(reader, times):
+    events = cl.EventList()
+    assert reader.ReplayStory("chron", "story", times[2], times[2],
+                              events) == cl.CL_SUCCESS
+    assert events == []
+    assert reader.replay("chron", "story", times[2], times[2]) == []
+
+
+def test_start_after_end_gives_invalid_arg(reader, times):
+    events = cl.EventList()
+    assert reader.ReplayStory("chron", "story", times[3], times[2],
+                              events) == cl.CL_ERR_INVALID_ARG
+    assert events == []
+    with pytest.raises(cl.InvalidArgumentError):
+        reader.replay("chron", "story", 2, 1)
+
+
+def test_replay_story_appends_to_an_event_list(reader, times):
+    events = cl.EventList([cl.Event(1, 2, 3, "old")])
+    status = reader.ReplayStory("chron", "story", 1, 2000000000000000000,
+                                events)
+    assert status == cl.CL_SUCCESS
+    assert len(events) == 6
+    assert events[0].log_record() == "old"
+    assert [e.log_record() for e in events[1:]] == [
+        "e0", "e1", "e2", "e3", "e4"]
+
+
+def test_replay_story_accepts_a_list_or_anything_with_append(reader, times):
+    plain = []
+    assert reader.ReplayStory("chron", "story", 0, UINT64_MAX,
+                              plain) == cl.CL_SUCCESS
+    assert len(plain) == 5
+
+    class Sink:
+        def __init__(self):
+            self.got = []
+
+        def append(self, item):
+            self.got.append(item)
+
+    sink = Sink()
+    assert reader.ReplayStory("chron", "story", 0, UINT64_MAX,
+                              sink) == cl.CL_SUCCESS
+    assert _records(sink.got) == _records(plain)
+    assert reader.ReplayStory("chron", "story", 0, UINT64_MAX,
+                              None) == cl.CL_ERR_INVALID_ARG
+
+
+@pytest.mark.parametrize("start,end", [
+    (-1, 5), (0, 2 ** 64), ("0", 5), (0, 1.5), (None, 5)])
+def test_bounds_outside_uint64_give_invalid_arg(reader, times, start, end):
+    events = cl.EventList()
+    assert reader.ReplayStory("chron", "story", start, end,
+                              events) == cl.CL_ERR_INVALID_ARG
+    assert events == []
+    with pytest.raises((TypeError, ValueError)):
+        reader.replay("chron", "story", start, end)
+
+
+def test_replay_by_a_writer_only_client_gives_not_reader_mode(
+        writer, reader, chronicle):
+    writer.acquire_story(chronicle, "w")
+    events = cl.EventList()
+    assert writer.ReplayStory(chronicle, "w", 0, UINT64_MAX,
+                              events) == cl.CL_ERR_NOT_READER_MODE
+    with pytest.raises(cl.NotReaderModeError):
+        writer.replay(chronicle, "w")
+    with pytest.raises(cl.NotReaderModeError):
+        writer.iter_replay(chronicle, "w")
+
+
+def test_replay_of_a_story_not_held_gives_not_acquired(reader, chronicle):
+    events = cl.EventList()
+    assert reader.ReplayStory(chronicle, "free", 0, UINT64_MAX,
+                              events) == cl.CL_ERR_NOT_ACQUIRED
+    with pytest.raises(cl.NotAcquiredError):
+        reader.replay(chronicle, "free")
+
+
+def test_replay_before_connect_gives_no_connection(store):
+    client = cl.Client.embedded(store)
+    try:
+        assert client.ReplayStory("c", "s", 0, 1, []) == \
+            cl.CL_ERR_NO_CONNECTION
+    finally:
+        client.close()
+
+
+def test_replay_sees_events_of_other_clients_in_time_order(
+        reader, writer, chronicle):
+    mine = reader.acquire_story(chronicle, "shared")
+    theirs = writer.acquire_story(chronicle, "shared")
+    expected = []
+    for i in range(4):
+        expected.append(mine.log(b"r%d" % i))
+        expected.append(theirs.log(b"w%d" % i))
+    theirs.release()  # flushes the writer's buffered events
+    events = reader.replay(chronicle, "shared")
+    assert sorted(e.time() for e in events) == sorted(expected)
+    assert events == sorted(events)
+    assert {e.client_id() for e in events} == {reader.client_id,
+                                               writer.client_id}
+
+
+def test_iter_replay_yields_the_same_events_in_pages(reader, times):
+    iterator = reader.iter_replay("chron", "story", page_size=2)
+    events = list(iterator)
+    assert events == reader.replay("chron", "story")
+    assert _records(events) == [b"e0", b"e1", b"e2", b"e3", b"e4"]
+    assert list(iterator) == []
+
+
+def test_iter_replay_respects_the_range(reader, times):
+    events = list(reader.iter_replay("chron", "story", times[1], times[4],
+                                     page_size=1))
+    assert [e.time() for e in events] == times[1:4]
+    assert list(reader.iter_replay("chron", "story", times[0],
+                                   times[0])) == []
+
+
+def test_iter_replay_checks_at_once(reader, chronicle):
+    with pytest.raises(cl.NotAcquiredError):
+        reader.iter_replay(chronicle, "free")
+    with pytest.raises(cl.InvalidArgumentError):
+        reader.iter_replay(chronicle, "free", page_size=0)
+
+
+def test_iter_replay_can_be_closed_early(reader, times):
+    iterator = reader.iter_replay("chron", "story", page_size=2)
+    assert next(iterator).record == b"e0"
+    iterator.close()
+    assert list(iterator) == []
+
+
+def test_iter_replay_after_client_close_raises_stale(reader, times):
+    iterator = reader.iter_replay("chron", "story", page_size=1)
+    assert next(iterator).record == b"e0"
+    reader.close()
+    with pytest.raises(cl.StaleHandleError):
+        next(iterator)
+
+
+def test_replay_includes_events_not_yet_flushed(reader, story):
+    # Replay flushes the client's buffered events first.
+    time = story.log(b"just now")
+    assert [e.time() for e in reader.replay("chron", "story")] == [time]

@@ -54,6 +54,15 @@ def header_statuses() -> Dict[str, int]:
             re.findall(r"(CLC_\w+)\s*=\s*(-?\d+)", body)}
 
 
+def header_types() -> set:
+    """Names of the header's types (handles, structs, enums)."""
+    text = _header_text()
+    names = set(re.findall(r"\b(clc_\w+_t)\b", text))
+    names.update(re.findall(r"(?:struct|enum)\s+(clc_\w+)", text))
+    names.update(re.findall(r"\}\s*(clc_\w+)\s*;", text))
+    return names
+
+
 def header_define(name: str) -> int:
     return int(re.search(r"#define\s+%s\s+(\d+)" % name,
                          _header_text()).group(1))

@@ -11,7 +11,7 @@ import pytest
 import chronolog_ctypes
 from chronolog_ctypes import _native
 
-from conftest import HEADER, header_define, header_functions
+from conftest import HEADER, header_define, header_functions, header_types
 
 P = ctypes.POINTER
 
@@ -130,7 +130,8 @@ def test_every_function_the_package_calls_is_in_the_table():
     used = set()
     for _, text in _package_sources():
         used.update(re.findall(r"\b(clc_[a-z_]+)\b", text))
-    assert used, "the scan found no clc_ names at all"
+    used -= header_types()  # names of types, met in docstrings
+    assert len(used) > 30, "the scan found too few clc_ functions"
     assert used - set(TABLE) == set()
 
 

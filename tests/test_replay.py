@@ -186,3 +186,22 @@ def test_replay_includes_events_not_yet_flushed(reader, story):
     # Replay flushes the client's buffered events first.
     time = story.log(b"just now")
     assert [e.time() for e in reader.replay("chron", "story")] == [time]
+
+
+def test_export_into_a_buffer_too_small_gives_buffer_too_small(
+        reader, story, library):
+    import ctypes
+    story.log(b"twelve bytes")
+    events = cl._native.EventsHandle()
+    assert library.clc_replay(reader._handle, b"chron", b"story", 0,
+                              UINT64_MAX, ctypes.byref(events)) == 0
+    try:
+        small = ctypes.create_string_buffer(4)
+        status = library.clc_events_export(events, None, None, None, None,
+                                           small, 4)
+        assert status == cl.CLC_ERR_BUFFER_TOO_SMALL
+        assert type(cl._status.error_for_status(status)) is \
+            cl.BufferTooSmallError
+        assert library.last_error()
+    finally:
+        assert library.clc_events_free(events) == 0

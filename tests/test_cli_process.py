@@ -1,0 +1,154 @@
+"""The tool as a separate process: python -m, pipes closed early, stdin."""
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import chronolog_ctypes
+from chronolog_ctypes import cli
+
+LINES = 20000  # about 1.6 MB: well beyond a pipe's buffer
+
+
+def child_env(**extra):
+    """The environment of a child that imports this package and library."""
+    env = dict(os.environ)
+    parent = os.path.dirname(os.path.dirname(
+        os.path.abspath(chronolog_ctypes.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(
+        [parent] + [path for path in [env.get("PYTHONPATH")] if path])
+    env["CHRONOLOG_CTYPES_LIBRARY"] = chronolog_ctypes.library_info()["path"]
+    env.pop("CHRONOLOG_CTYPES_STORE", None)
+    env.update(extra)
+    return env
+
+
+def tool(*args):
+    return [sys.executable, "-m", "chronolog_ctypes"] + list(args)
+
+
+@pytest.fixture(scope="module")
+def long_store(tmp_path_factory):
+    """A store whose story c/s holds LINES events of about 80 bytes."""
+    store = str(tmp_path_factory.mktemp("pipe") / "store")
+    data = b"".join(b"event %06d %s\n" % (number, b"x" * 66)
+                    for number in range(LINES))
+    saved = sys.stdin
+    sys.stdin = type("Stdin", (), {"buffer": io.BytesIO(data)})()
+    try:
+        assert cli.main(["--store", store, "ingest", "-q", "c", "s"]) == 0
+    finally:
+        sys.stdin = saved
+    return store
+
+
+def test_python_m_ingests_stdin_and_replays(tmp_path):
+    store = str(tmp_path / "store")
+    env = child_env()
+
+    ingest = subprocess.run(tool("--store", store, "ingest", "c", "s"),
+                            input=b"one\r\ntwo\n\xff three", env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert ingest.returncode == 0, ingest.stderr
+    assert ingest.stderr == b""
+    assert b"events:   3\n" in ingest.stdout
+
+    replay = subprocess.run(tool("--store", store, "replay", "c", "s"),
+                            env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert (replay.returncode, replay.stderr) == (0, b"")
+    assert replay.stdout == b"one\ntwo\n\xff three\n"
+
+
+def test_reader_closing_the_pipe_early_ends_quietly_with_141(long_store):
+    child = subprocess.Popen(
+        tool("--store", long_store, "replay", "c", "s"), env=child_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = child.stdout.readline()
+    child.stdout.close()  # as `head -n 1` does
+    stderr = child.stderr.read()
+    child.stderr.close()
+    status = child.wait(timeout=60)
+
+    assert first == b"event 000000 " + b"x" * 66 + b"\n"
+    assert stderr == b""
+    assert status == cli.EXIT_BROKEN_PIPE == 141
+
+
+@pytest.mark.skipif(shutil.which("bash") is None or shutil.which("head") is None,
+                    reason="needs bash and head")
+@pytest.mark.parametrize("output_format", ["plain", "jsonl", "csv"])
+def test_shell_pipeline_into_head(long_store, output_format):
+    command = (
+        "set -o pipefail; \"$PY\" -m chronolog_ctypes --store \"$STORE\" "
+        "replay c s --format %s | head -n 3; echo \"status ${PIPESTATUS[0]}\""
+        % output_format)
+    result = subprocess.run(
+        ["bash", "-c", command], env=child_env(PY=sys.executable,
+                                               STORE=long_store),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4
+    assert lines[-1] == b"status 141"
+    assert result.stderr == b""
+    if output_format == "plain":
+        assert lines[2] == b"event 000002 " + b"x" * 66
+
+
+def test_tail_of_a_long_story(long_store, capsysbinary):
+    assert cli.main(["--store", long_store, "replay", "c", "s",
+                     "--tail", "2"]) == 0
+    out, _ = capsysbinary.readouterr()
+    assert out == b"".join(b"event %06d %s\n" % (number, b"x" * 66)
+                           for number in (LINES - 2, LINES - 1))
+
+
+class _ClosedPipe(io.RawIOBase):
+    """A stdout whose reader has gone: the first write raises BrokenPipeError.
+
+    Later writes succeed, as they do once the tool has pointed its
+    standard output at /dev/null.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.broken = 0
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        if not self.broken:
+            self.broken += 1
+            raise BrokenPipeError(32, "Broken pipe")
+        return len(data)
+
+
+def test_broken_pipe_in_process_returns_141(long_store, monkeypatch, capsys):
+    pipe = _ClosedPipe()
+    closed = io.BufferedWriter(pipe, buffer_size=1024)
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(closed))
+
+    status = cli.main(["--store", long_store, "replay", "c", "s"])
+
+    assert status == 141
+    assert pipe.broken == 1
+    assert capsys.readouterr().err == ""
+
+
+def test_interrupt_returns_130(tmp_path, monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli._COMMANDS, "chronicles",
+                        (None, interrupted, False))
+
+    status = cli.main(["--store", str(tmp_path / "store"), "chronicles"])
+
+    assert status == cli.EXIT_INTERRUPTED == 130
+    assert capsys.readouterr().err == "chronolog-ctypes: interrupted\n"

@@ -14,6 +14,9 @@
  *   library.
  * - When a function fails, a message for the calling thread is available
  *   from clc_last_error() until the thread's next call into the library.
+ *   Only the functions returning a status clear or set it; the functions
+ *   of "Library information and diagnostics" leave it as it is, so that
+ *   clc_status_name() may be called between a failure and clc_last_error().
  * - Handles are opaque tokens, never pointers into library memory. A handle
  *   that was freed, released or disconnected is refused with
  *   CLC_ERR_STALE_HANDLE; freeing a handle twice is harmless. A handle used
@@ -171,14 +174,18 @@ CLC_EXPORT int clc_client_create(const clc_service_conf *portal, const clc_servi
 CLC_EXPORT int clc_client_open_embedded(const char *store_dir, int mode, clc_client_t *out);
 
 /* Releases every story the client holds, disconnects and frees the client.
- * Every handle derived from it becomes stale. NULL and an already freed
- * handle are accepted (CLC_SUCCESS and CLC_ERR_STALE_HANDLE, no effect).
- * Returns the first error met while releasing or disconnecting; the
- * client is freed in every case. */
+ * Every handle derived from it (stories, paged replays) becomes stale;
+ * results already returned (clc_events_t, clc_strings_t) stay valid. NULL
+ * and an already freed handle are accepted (CLC_SUCCESS and
+ * CLC_ERR_STALE_HANDLE, no effect). Returns the first error met while
+ * releasing or disconnecting; the client is freed in every case. A handle
+ * inherited across fork() gets CLC_ERR_FORKED and nothing is touched. */
 CLC_EXPORT int clc_client_free(clc_client_t client);
 
-/* Connects (embedded: opens the store and registers a client id).
- * Connecting a connected client returns CLC_SUCCESS. */
+/* Connects (embedded: opens the store and registers a client id; a client
+ * connecting again after Disconnect gets a new id). Connecting a connected
+ * client returns CLC_SUCCESS. Embedded: CLC_ERR_STORE_IO when the store
+ * cannot be created or opened, with a message naming the path. */
 CLC_EXPORT int clc_client_connect(clc_client_t client);
 
 /* Disconnects. CLC_SUCCESS when not connected. CLC_ERR_ACQUIRED when a
@@ -253,7 +260,8 @@ CLC_EXPORT int clc_story_acquire(clc_client_t client, const char *chronicle, con
 
 /* Releases a story this client holds, after flushing its events. Its
  * handle becomes stale. CLC_ERR_NOT_ACQUIRED when this client does not
- * hold it. */
+ * hold it, also before Connect (as ChronoLog checks this first). When the
+ * flush fails the story stays acquired. */
 CLC_EXPORT int clc_story_release(clc_client_t client, const char *chronicle, const char *story);
 
 /* Destroys a story and its events. CLC_ERR_NOT_EXIST when missing;
@@ -285,6 +293,9 @@ CLC_EXPORT int clc_story_log_many(clc_story_t story, const void *records,
  * CLC_ERR_NO_CONNECTION before Connect; CLC_ERR_NOT_READER_MODE for a
  * writer-only client; CLC_ERR_NOT_ACQUIRED when this client does not hold
  * the story. Buffered events of this client are flushed first.
+ * The checks run in ChronoLog's order: start > end and NULL names first,
+ * then reader mode (a writer-only client gets CLC_ERR_NOT_READER_MODE even
+ * before Connect), then the connection, then the acquisition.
  * --------------------------------------------------------------------- */
 
 /* Replays a time range into a new result *out. */
@@ -296,10 +307,15 @@ CLC_EXPORT int clc_replay_open(clc_client_t client, const char *chronicle, const
                                uint64_t start, uint64_t end, clc_cursor_t *out);
 
 /* The next page of at most max_events events (max_events > 0) as a new
- * result *out; a result of 0 events means the replay is over. */
+ * result *out; a result of 0 events means the replay is over. Pages are
+ * read one by one, so an event committed meanwhile by another client that
+ * sorts after the current position appears in a later page.
+ * CLC_ERR_STALE_HANDLE once the story was released or the client freed. */
 CLC_EXPORT int clc_cursor_next(clc_cursor_t cursor, size_t max_events, clc_events_t *out);
 
-/* Frees a paged replay. NULL or a stale handle: no effect. */
+/* Frees a paged replay. NULL or a stale handle: no effect (CLC_SUCCESS and
+ * CLC_ERR_STALE_HANDLE, as clc_client_free); the same for every free
+ * function below. */
 CLC_EXPORT int clc_cursor_free(clc_cursor_t cursor);
 
 /* Number of events in a result and total size of their records. Either

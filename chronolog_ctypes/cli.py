@@ -573,12 +573,18 @@ def event_to_json(event: Any) -> Dict[str, Any]:
     return obj
 
 
-def _record_fields(record: bytes) -> Tuple[Optional[str], str]:
-    """Return (text, "") for a UTF-8 record, (None, base64) otherwise."""
-    try:
-        return record.decode("utf-8"), ""
-    except UnicodeDecodeError:
-        return None, base64.b64encode(record).decode("ascii")
+def _record_fields(record: bytes, nul_ok: bool = True) -> Tuple[Optional[str], str]:
+    """Return (text, "") for a UTF-8 record, (None, base64) otherwise.
+
+    With ``nul_ok`` false, a record holding a NUL byte goes to base64 too
+    (the csv module of Python 3.10 and older cannot read a NUL back).
+    """
+    if nul_ok or b"\0" not in record:
+        try:
+            return record.decode("utf-8"), ""
+        except UnicodeDecodeError:
+            pass
+    return None, base64.b64encode(record).decode("ascii")
 
 
 def _writer_for(args: argparse.Namespace, out: BinaryIO) -> Callable[[Any], None]:
@@ -604,7 +610,7 @@ def _writer_for(args: argparse.Namespace, out: BinaryIO) -> Callable[[Any], None
         table.writerow(["time", "client_id", "index", "record", "record_b64"])
 
     def write_row(event: Any) -> None:
-        text, b64 = _record_fields(event.record)
+        text, b64 = _record_fields(event.record, nul_ok=False)
         table.writerow([event.time(), event.client_id(), event.index(),
                         "" if text is None else text, b64])
 

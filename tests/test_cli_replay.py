@@ -106,6 +106,9 @@ def test_csv_round_trips_and_has_a_header(run, logged):
             decoded.append(row[3].encode("utf-8"))
     assert decoded == RECORDS
     assert len(rows) == len(RECORDS) + 1
+    # Text when valid UTF-8 without NUL, base64 otherwise.
+    assert [bool(row[4]) for row in rows[1:]] == [
+        False, False, True, False, False, True, True]
 
 
 def test_csv_without_header(run, logged):

@@ -20,6 +20,7 @@ import array
 import ctypes
 import logging
 import os
+import platform
 import threading
 import weakref
 from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping,
@@ -262,6 +263,30 @@ def _record_bytes(record: Any) -> bytes:
     except TypeError:
         raise TypeError("record must be bytes or str, not %s"
                         % type(record).__name__) from None
+
+
+# Records go to the library as pointer + length.  CPython hands ctypes a
+# pointer into the bytes object itself.  PyPy's ctypes copies bytes
+# arguments byte by byte (about a second for 16 MiB), so there records are
+# copied once into a bytearray and a view of it is passed; the view keeps
+# the copy alive and in place during the call.
+if platform.python_implementation() == "PyPy":
+    _FIRST_BYTE = ctypes.c_char * 1
+
+    def _native_buffer(data: bytes) -> Any:
+        if not data:
+            return data
+        return _FIRST_BYTE.from_buffer(bytearray(data))
+
+    def _native_joined(records: List[bytes]) -> Any:
+        joined = bytearray().join(records)
+        return _FIRST_BYTE.from_buffer(joined) if joined else b""
+else:
+    def _native_buffer(data: bytes) -> Any:
+        return data
+
+    def _native_joined(records: List[bytes]) -> Any:
+        return b"".join(records)
 
 
 # Python's locks held across fork() would stay locked in the child; the one
@@ -1085,7 +1110,8 @@ class StoryHandle:
         data = record if type(record) is bytes else _record_bytes(record)
 
         time = ctypes.c_uint64()
-        status = self._log(ref, data, len(data), ctypes.byref(time))
+        status = self._log(ref, _native_buffer(data), len(data),
+                           ctypes.byref(time))
         if status:
             raise _failure(self._client._library, status,
                            "cannot log to story %r of chronicle %r"
@@ -1127,7 +1153,7 @@ class StoryHandle:
         times = _zeros("Q", count)
         logged = ctypes.c_size_t()
 
-        status = self._log_many(ref, b"".join(batch), _u64_view(lengths),
+        status = self._log_many(ref, _native_joined(batch), _u64_view(lengths),
                                 count, _u64_view(times),
                                 ctypes.byref(logged))
         if status:

@@ -102,6 +102,12 @@ def _in_child(body):
     return output
 
 
+# The library runs a flush thread; forking with it is what is tested here.
+FORK_WITH_THREADS = pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded:DeprecationWarning")
+
+
+@FORK_WITH_THREADS
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 def test_inherited_handles_answer_forked_in_the_child(store, reader, story):
     def child():
@@ -128,6 +134,7 @@ def test_inherited_handles_answer_forked_in_the_child(store, reader, story):
         b"fresh"]
 
 
+@FORK_WITH_THREADS
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 def test_python_locks_held_at_fork_are_free_in_the_child(reader):
     with client_module._registry_lock, _native._load_lock:

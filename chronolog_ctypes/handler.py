@@ -66,7 +66,11 @@ class ChronologHandler(logging.Handler):
         encoding: str = "utf-8",
         delay: Union[bool, str] = False,
     ) -> None:
-        super().__init__(_level(level))
+        # Everything is checked before logging.Handler.__init__, which
+        # registers the handler for logging.shutdown: a handler whose
+        # construction failed must not be half-built there.
+        number = _level(level)
+        opens_now = not _boolean(delay, "delay")
         if not isinstance(chronicle, str) or not chronicle:
             raise ValueError("chronicle must be a non-empty string")
         if not isinstance(story, str) or not story:
@@ -87,10 +91,15 @@ class ChronologHandler(logging.Handler):
         self._owns_client = False
         self._pid = os.getpid()
         self._closed = False
+        super().__init__(number)
 
-        if not _boolean(delay, "delay"):
+        if opens_now:
             with self.lock:  # type: ignore[union-attr]
-                self._open()
+                try:
+                    self._open()
+                except BaseException:
+                    self.close()
+                    raise
         with _open_handlers_lock:
             _open_handlers.add(self)
 

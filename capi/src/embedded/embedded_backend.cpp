@@ -534,8 +534,10 @@ int EmbeddedBackend::destroy_chronicle(const std::string &chronicle) {
         return select.step() ? std::optional<std::string>(select.column_text(0)) : std::nullopt;
     };
     if (acquired() && (release_dead_clients(session) == 0 || acquired())) {
+        std::string story = *acquired();
+        session.commit();  // keeps the release of dead clients' stories
         return fail(CLC_ERR_ACQUIRED, "chronicle '" + chronicle + "' has acquired stories ('" +
-                                          *acquired() + "' among them)");
+                                          story + "' among them)");
     }
     session
         .prepare(
@@ -738,6 +740,7 @@ int EmbeddedBackend::destroy_story(const std::string &chronicle, const std::stri
         return select.bind(1, *story_id).step();
     };
     if (acquired() && (release_dead_clients(session) == 0 || acquired())) {
+        session.commit();  // keeps the release of dead clients' stories
         return fail(CLC_ERR_ACQUIRED, story_label(chronicle, story) + " is acquired");
     }
     session.prepare("DELETE FROM events WHERE story_id = ?").bind(1, *story_id).step();

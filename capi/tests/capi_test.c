@@ -732,6 +732,53 @@ static void test_threads(void) {
     OK(clc_client_free(client));
 }
 
+typedef struct {
+    clc_story_t story;
+    long logged;
+} racing_job;
+
+static void *log_until_released(void *argument) {
+    racing_job *job = argument;
+    for (;;) {
+        int status = clc_story_log(job->story, "race", 4, NULL);
+        if (status == CLC_ERR_STALE_HANDLE) {
+            return NULL;
+        }
+        OK(status);
+        ++job->logged;
+    }
+}
+
+/* Every log call that succeeded before a concurrent release is in the store. */
+static void test_release_while_logging(void) {
+    clc_client_t client = connected_client(path_in_root("race"), CLC_MODE_READER);
+    OK(clc_chronicle_create(client, "c", NULL, NULL, 0, NULL));
+    clc_story_t story = acquire(client, "c", "s");
+
+    enum { kThreads = 3 };
+    pthread_t threads[kThreads];
+    racing_job jobs[kThreads];
+    for (int t = 0; t < kThreads; ++t) {
+        jobs[t] = (racing_job){story, 0};
+        CHECK(pthread_create(&threads[t], NULL, log_until_released, &jobs[t]) == 0);
+    }
+    usleep(20000);
+    OK(clc_story_release(client, "c", "s"));
+    long total = 0;
+    for (int t = 0; t < kThreads; ++t) {
+        CHECK(pthread_join(threads[t], NULL) == 0);
+        total += jobs[t].logged;
+    }
+    CHECK(total > 0);
+
+    acquire(client, "c", "s");
+    event_arrays events;
+    replay_into(client, "c", "s", 0, UINT64_MAX, &events);
+    CHECK(events.count == (size_t)total);
+    free_arrays(&events);
+    OK(clc_client_free(client));
+}
+
 static void test_binary_and_large_records(void) {
     clc_client_t client = connected_client(path_in_root("large"), CLC_MODE_READER);
     OK(clc_chronicle_create(client, "c", NULL, NULL, 0, NULL));
@@ -946,7 +993,17 @@ static void test_failing_store(void) {
     in_child(fill_until_store_fails, path_in_root("full"));
 }
 
-int main(void) {
+/* With arguments, runs only the tests whose name contains one of them. */
+static int selected(const char *name, int argc, char **argv) {
+    for (int i = 1; i < argc; ++i) {
+        if (strstr(name, argv[i]) != NULL) {
+            return 1;
+        }
+    }
+    return argc < 2;
+}
+
+int main(int argc, char **argv) {
     strcpy(g_root, "/tmp/clc-capi-test-XXXXXX");
     CHECK(mkdtemp(g_root) != NULL);
 
@@ -963,6 +1020,7 @@ int main(void) {
         {"log and replay", test_log_and_replay},
         {"paged replay", test_cursor},
         {"threads", test_threads},
+        {"release while logging", test_release_while_logging},
         {"binary and large records", test_binary_and_large_records},
         {"fork", test_fork},
         {"dead process", test_dead_process_releases},
@@ -970,6 +1028,9 @@ int main(void) {
         {"failing store", test_failing_store},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; ++i) {
+        if (!selected(tests[i].name, argc, argv)) {
+            continue;
+        }
         printf("%-28s", tests[i].name);
         fflush(stdout);
         tests[i].run();

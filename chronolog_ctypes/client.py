@@ -509,7 +509,6 @@ class Client:
         label = "ChronoLog client of %s://%s:%d" % (portal.proto, portal.ip,
                                                     portal.port)
         if status == CLC_ERR_BACKEND_UNAVAILABLE:
-            library.last_error()
             forward_library_messages(library)
             raise error_for_status(status, (
                 "the library %s was built without the ChronoLog backend."

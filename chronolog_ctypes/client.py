@@ -612,7 +612,8 @@ class Client:
 
         Returns the client.  Connecting a connected client does nothing.
         """
-        status = self._library.clc_client_connect(self._live_handle())
+        handle = self._live_handle()
+        status = self._library.clc_client_connect(handle)
         self._check(status, "cannot connect the %s" % self._label)
         return self
 
@@ -622,12 +623,14 @@ class Client:
         Raises :class:`AcquiredError` while a story is acquired (the
         client then stays connected).
         """
-        status = self._library.clc_client_disconnect(self._live_handle())
+        handle = self._live_handle()
+        status = self._library.clc_client_disconnect(handle)
         self._check(status, "cannot disconnect the %s" % self._label)
 
     def flush(self) -> None:
         """Make every event this client logged durable."""
-        status = self._library.clc_client_flush(self._live_handle())
+        handle = self._live_handle()
+        status = self._library.clc_client_flush(handle)
         self._check(status, "cannot flush the %s" % self._label)
 
     @property
@@ -648,9 +651,9 @@ class Client:
 
         Raises :class:`NoConnectionError` before connecting.
         """
+        handle = self._live_handle()
         client_id = ctypes.c_uint64()
-        status = self._library.clc_client_id(self._live_handle(),
-                                             ctypes.byref(client_id))
+        status = self._library.clc_client_id(handle, ctypes.byref(client_id))
         self._check(status, "the %s has no client id" % self._label)
         return client_id.value
 

@@ -194,3 +194,42 @@ def test_a_cycle_through_the_client_is_collected(store):
     del client, story
     gc.collect()
     assert not finalizer.alive
+
+
+class _NoLibrary:
+    """Any attribute access fails: proves that no native call is made."""
+
+    def __getattr__(self, name):
+        raise AssertionError("library called after close: " + name)
+
+
+@pytest.mark.parametrize("call", PYTHONIC_CALLS)
+def test_python_does_not_call_the_library_after_close(store, call):
+    client = cl.Client.embedded(store).connect()
+    client.close()
+    client._library = _NoLibrary()
+    with pytest.raises(cl.StaleHandleError):
+        call(client)
+
+
+def test_python_does_not_call_the_library_for_a_released_story(reader,
+                                                               story):
+    story.release()
+    story._log = story._log_many = _NoLibrary().__getattr__
+    with pytest.raises(cl.StaleHandleError):
+        story.log(b"x")
+    with pytest.raises(cl.StaleHandleError):
+        story.log_many([b"x"])
+    assert story.log_event("x") == 0
+
+
+def test_the_library_refuses_a_freed_client_handle(store, library):
+    import ctypes
+    client = cl.Client.embedded(store).connect()
+    freed = cl._native.ClientHandle(client._handle.value)
+    client.close()
+    assert library.clc_client_connect(freed) == cl.CLC_ERR_STALE_HANDLE
+    assert library.clc_client_free(freed) == cl.CLC_ERR_STALE_HANDLE
+    connected = ctypes.c_int()
+    assert library.clc_client_is_connected(
+        freed, ctypes.byref(connected)) == cl.CLC_ERR_STALE_HANDLE

@@ -187,3 +187,19 @@ def test_a_writer_only_client_logs(reader, writer, chronicle):
     assert [e.record for e in events] == [b"from writer"]
     assert events[0].client_id() == writer.client_id
     assert writer.client_id != reader.client_id
+
+
+def test_records_reach_the_library_as_a_pointer_to_their_bytes():
+    import ctypes
+    for data in (b"abc\x00def", b"\xff" * 4096):
+        native = client_module._native_buffer(data)
+        if isinstance(native, bytes):  # CPython: the object itself
+            assert native is data
+            continue
+        # PyPy: a view of one copy, kept alive by the view
+        assert ctypes.string_at(ctypes.addressof(native), len(data)) == data
+    assert client_module._native_buffer(b"") == b""
+    joined = client_module._native_joined([b"ab", b"", b"\x00c"])
+    if not isinstance(joined, bytes):
+        joined = ctypes.string_at(ctypes.addressof(joined), 4)
+    assert joined == b"ab\x00c"

@@ -102,8 +102,12 @@ void resume_messages_after_fork() noexcept {
     queue().mutex.unlock();
 }
 
+// The parent reports its own messages; the child would only repeat them.
 void reset_messages_in_child() noexcept {
-    new (&queue().mutex) std::mutex;
+    MessageQueue &q = queue();
+    new (&q.mutex) std::mutex;
+    q.messages.clear();
+    q.dropped = 0;
 }
 
 }  // namespace clc

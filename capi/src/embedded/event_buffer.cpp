@@ -112,11 +112,6 @@ int EventBuffer::admit(std::unique_lock<std::mutex> &lock, StoryState &story, si
     }
 }
 
-uint64_t EventBuffer::next_time(uint64_t now) {
-    last_time_ = std::max(now, last_time_ + 1);
-    return last_time_;
-}
-
 void EventBuffer::note_appended(size_t footprint_before) {
     if (footprint_before == 0) {
         first_pending_ = std::chrono::steady_clock::now();
@@ -128,29 +123,9 @@ void EventBuffer::note_appended(size_t footprint_before) {
 }
 
 int EventBuffer::log(StoryState &story, const void *record, size_t length, uint64_t *time) {
-    uint64_t now = realtime_ns();
-    std::unique_lock<std::mutex> lock(mutex_);
-    int status = admit(lock, story, sizeof(PendingEvent) + length);
-    if (status != CLC_SUCCESS) {
-        return status;
-    }
-
-    size_t before = filling_.footprint();
-    uint64_t event_time = next_time(now);
-    filling_.events.push_back(
-        PendingEvent{story.story_id, event_time, next_index_++, filling_.records.size(), length});
-    if (length > 0) {
-        const char *bytes = static_cast<const char *>(record);
-        filling_.records.insert(filling_.records.end(), bytes, bytes + length);
-    }
-    pending_bytes_ += sizeof(PendingEvent) + length;
-    note_appended(before);
-    lock.unlock();
-
-    if (time != nullptr) {
-        *time = event_time;
-    }
-    return CLC_SUCCESS;
+    uint64_t record_length = length;
+    size_t logged;
+    return log_many(story, static_cast<const char *>(record), &record_length, 1, time, logged);
 }
 
 int EventBuffer::log_many(StoryState &story, const char *records, const uint64_t *lengths,
@@ -166,29 +141,14 @@ int EventBuffer::log_many(StoryState &story, const char *records, const uint64_t
         }
         total += lengths[i];
     }
-    size_t footprint = count * sizeof(PendingEvent) + total;
 
     uint64_t now = realtime_ns();
     std::unique_lock<std::mutex> lock(mutex_);
-    int status = admit(lock, story, footprint);
+    int status = admit(lock, story, count * sizeof(PendingEvent) + total);
     if (status != CLC_SUCCESS) {
         return status;
     }
-
-    size_t before = filling_.footprint();
-    uint64_t first_time = next_time(now);
-    uint64_t offset = filling_.records.size();
-    for (size_t i = 0; i < count; ++i) {
-        filling_.events.push_back(
-            PendingEvent{story.story_id, first_time + i, next_index_++, offset, lengths[i]});
-        offset += lengths[i];
-    }
-    last_time_ = first_time + count - 1;
-    if (total > 0) {
-        filling_.records.insert(filling_.records.end(), records, records + total);
-    }
-    pending_bytes_ += footprint;
-    note_appended(before);
+    uint64_t first_time = append(story.story_id, records, lengths, count, total, now);
     lock.unlock();
 
     if (times != nullptr) {
@@ -198,6 +158,31 @@ int EventBuffer::log_many(StoryState &story, const char *records, const uint64_t
     }
     logged = count;
     return CLC_SUCCESS;
+}
+
+// Called with mutex_ held. Appends all the events or, when memory runs out, none; returns the
+// first one's time.
+uint64_t EventBuffer::append(int64_t story_id, const char *records, const uint64_t *lengths,
+                             size_t count, uint64_t total, uint64_t now) {
+    size_t footprint_before = filling_.footprint();
+    size_t needed = filling_.events.size() + count;
+    if (filling_.events.capacity() < needed) {
+        filling_.events.reserve(std::max(needed, 2 * filling_.events.capacity()));
+    }
+    uint64_t offset = filling_.records.size();
+    filling_.records.insert(filling_.records.end(), records, records + total);
+
+    // From here on nothing allocates, so nothing can fail half-way.
+    uint64_t first_time = std::max(now, last_time_ + 1);
+    for (size_t i = 0; i < count; ++i) {
+        filling_.events.push_back(
+            PendingEvent{story_id, first_time + i, next_index_++, offset, lengths[i]});
+        offset += lengths[i];
+    }
+    last_time_ = first_time + count - 1;
+    pending_bytes_ += count * sizeof(PendingEvent) + total;
+    note_appended(footprint_before);
+    return first_time;
 }
 
 int EventBuffer::flush() {

@@ -77,7 +77,8 @@ private:
     };
 
     int admit(std::unique_lock<std::mutex> &lock, StoryState &story, size_t footprint);
-    uint64_t next_time(uint64_t now);
+    uint64_t append(int64_t story_id, const char *records, const uint64_t *lengths, size_t count,
+                    uint64_t total, uint64_t now);
     void note_appended(size_t footprint_before);
     int write_pending();
     void write(const Batch &batch);

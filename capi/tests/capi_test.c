@@ -942,6 +942,23 @@ static void test_message_queue(void) {
     CHECK(level == CLC_LOG_WARNING);
     CHECK(len > sizeof text && strlen(text) == sizeof text - 1);
     CHECK(strncmp(text, "release", sizeof text - 1) == 0);
+
+    /* A refused destroy still drops a dead holder, once: the second one has nothing to say. */
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        die_holding_story((void *)store);
+        _exit(3);
+    }
+    CHECK(waitpid(pid, NULL, 0) == pid);
+    acquire(client, "c", "held");
+    EXPECT(CLC_ERR_ACQUIRED, clc_story_destroy(client, "c", "held"));
+    CHECK(message_containing("no longer runs", &level));
+    EXPECT(CLC_ERR_ACQUIRED, clc_story_destroy(client, "c", "held"));
+    CHECK(clc_log_next(&level, NULL, 0, NULL) == 0);
+    OK(clc_story_release(client, "c", "held"));
+    OK(clc_story_destroy(client, "c", "held"));
+    CHECK(clc_log_next(&level, NULL, 0, NULL) == 0);
     OK(clc_client_free(client));
 }
 

@@ -171,6 +171,10 @@ def chronolog_failure(doing: str, error: Exception) -> CommandError:
 
     name = getattr(error, "name", "CL_ERR_UNKNOWN")
     message = _one_line(getattr(error, "message", "") or str(error))
+    if message.startswith(("cannot ", "while ")) and ": " in message:
+        # The package puts its own "cannot <call>: " before the library's
+        # words; ``doing`` says the same in the terms of the command.
+        message = message.split(": ", 1)[1]
     if name == "CLC_ERR_BACKEND_UNAVAILABLE":
         # The library's own message advises an environment variable; the
         # hint below gives the tool's options instead.

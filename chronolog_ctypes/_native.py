@@ -136,7 +136,7 @@ _buf = ctypes.c_void_p  # pointer + length data
 _P = ctypes.POINTER
 _strs = _P(ctypes.c_char_p)  # const char *const *
 
-PROTOTYPES = (
+PROTOTYPES: Tuple[Tuple[str, Any, Tuple[Any, ...]], ...] = (
     # Library information and diagnostics.  The c_char_p results are
     # static or thread-local strings owned by the library.
     ("clc_abi_version", _u32, ()),
@@ -191,7 +191,7 @@ PROTOTYPES = (
     ("clc_strings_size", _int, (StringsHandle, _P(_size), _P(_size))),
     ("clc_strings_export", _int, (StringsHandle, _P(_u64), _buf, _size)),
     ("clc_strings_free", _int, (StringsHandle,)),
-)  # type: Tuple[Tuple[str, Any, Tuple[Any, ...]], ...]
+)
 
 
 class Library:
@@ -286,7 +286,7 @@ def open_library(explicit: Optional[str] = None) -> Library:
     loaded but its ABI version does not fit.  No caching: see
     :func:`get_library`.
     """
-    tried = []  # type: List[Tuple[str, str]]
+    tried: List[Tuple[str, str]] = []
     for candidate in library_candidates(explicit):
         try:
             cdll = ctypes.CDLL(candidate)
@@ -347,7 +347,7 @@ def _not_found_message(tried: Sequence[Tuple[str, str]],
 # The process-wide library
 # ---------------------------------------------------------------------------
 
-_library = None  # type: Optional[Library]
+_library: Optional[Library] = None
 _load_lock = threading.Lock()
 
 

@@ -93,11 +93,11 @@ CLC_ERR_ABI_MISMATCH = -1007
 UNKNOWN_STATUS_NAME = "CLC_UNKNOWN_STATUS"
 
 #: Every status code and its name, in the header's order.
-STATUS_NAMES = {
+STATUS_NAMES: Dict[int, str] = {
     value: name
     for name, value in globals().copy().items()
     if name.startswith(("CL_SUCCESS", "CL_ERR_", "CLC_ERR_"))
-}  # type: Dict[int, str]
+}
 
 
 def status_name(status: int) -> str:
@@ -122,7 +122,7 @@ class ChronologError(Exception):
     """
 
     #: The status this class stands for (the base class: none in particular).
-    status_code = CL_ERR_UNKNOWN  # type: int
+    status_code: int = CL_ERR_UNKNOWN
 
     def __init__(self, status: int, message: str = "") -> None:
         self.status = status
@@ -228,7 +228,7 @@ class LibraryNotFoundError(ChronologError, ImportError):
         return (type(self), (self.message, self.tried))
 
 
-_CLASS_BY_STATUS = {
+_CLASS_BY_STATUS: Dict[int, Type[ChronologError]] = {
     cls.status_code: cls
     for cls in (
         UnknownError, InvalidArgumentError, NotExistError, AcquiredError,
@@ -239,7 +239,7 @@ _CLASS_BY_STATUS = {
         StaleHandleError, ForkedError, StoreIOError, NoMemoryError,
         BufferTooSmallError, AbiMismatchError,
     )
-}  # type: Dict[int, Type[ChronologError]]
+}
 
 
 def error_for_status(status: int,

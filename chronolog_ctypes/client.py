@@ -35,7 +35,7 @@ from ._status import (CL_ERR_INVALID_ARG, CL_SUCCESS,
                       InvalidArgumentError, StaleHandleError, checked_int,
                       encode_name, error_for_status, status_name)
 from .config import load_client_config
-from .events import Event, EventList
+from .events import Event
 
 __all__ = [
     "Client",
@@ -523,10 +523,13 @@ class Client:
     def _adopt(self, library: Library, handle: ClientHandle,
                label: str) -> None:
         self._library = library
-        self._handle = handle  # type: Optional[ClientHandle]
+        self._handle: Optional[ClientHandle] = handle
         self._label = label
-        self._stories = weakref.WeakValueDictionary(
-        )  # type: weakref.WeakValueDictionary[Tuple[str, str], StoryHandle]
+        # Weak: a story handle nobody holds is not kept alive; acquiring the
+        # story again then makes a new one.
+        stories: "weakref.WeakValueDictionary[Tuple[str, str], StoryHandle]"
+        stories = weakref.WeakValueDictionary()
+        self._stories = stories
         self._finalizer = weakref.finalize(
             self, _free_client, library, ClientHandle(handle.value), label)
 
@@ -993,7 +996,7 @@ class _ReplayIterator:
         self._cursor = cursor
         self._page_size = page_size
         self._what = what
-        self._page = iter(())  # type: Iterator[Event]
+        self._page: Iterator[Event] = iter(())
         self._done = False
         self._finalizer = weakref.finalize(
             self, client._library.clc_cursor_free,
@@ -1064,7 +1067,7 @@ class StoryHandle:
         self._client = client
         self._chronicle = chronicle
         self._story = story
-        self._ref = ref  # type: Optional[StoryHandleRef]
+        self._ref: Optional[StoryHandleRef] = ref
         self._log = client._library.clc_story_log
         self._log_many = client._library.clc_story_log_many
 
@@ -1133,7 +1136,7 @@ class StoryHandle:
             raise self._stale()
 
         timestamps = array.array("Q")
-        batch = []  # type: List[bytes]
+        batch: List[bytes] = []
         size = 0
         for record in records:
             data = record if type(record) is bytes else _record_bytes(record)

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: ChronoLog's defaults for ``chrono_client.Monitoring.monitor``.
-DEFAULT_MONITORING = {
+DEFAULT_MONITORING: Dict[str, Union[str, int]] = {
     "type": "file",
     "file": "chrono_client.log",
     "level": "debug",
@@ -42,7 +42,7 @@ DEFAULT_MONITORING = {
     "filesize": 1048576,
     "filenum": 3,
     "flushlevel": "warning",
-}  # type: Dict[str, Union[str, int]]
+}
 
 _LOG_LEVELS = ("trace", "debug", "info", "warning", "error", "critical",
                "off")

@@ -35,8 +35,8 @@ def header_functions() -> Dict[str, Tuple[str, List[str]]]:
     ``"const char *"`` or ``"clc_client_t *"``.
     """
     functions = {}
-    pattern = re.compile(r"CLC_EXPORT\s+([^;(]*?)\b(clc_\w+)\s*\(([^)]*)\)\s*;",
-                         re.S)
+    pattern = re.compile(
+        r"CLC_EXPORT\s+([^;(]*?)\b(clc_\w+)\s*\(([^)]*)\)\s*;", re.S)
     for match in pattern.finditer(_header_text()):
         result = _normalise(match.group(1))
         arguments = [] if match.group(3).strip() == "void" else [
@@ -104,7 +104,8 @@ def store(tmp_path) -> str:
     return str(tmp_path / "store")
 
 
-def _connected(store_dir: str, reader: bool, request) -> chronolog_ctypes.Client:
+def _connected(store_dir: str, reader: bool,
+               request) -> chronolog_ctypes.Client:
     client = chronolog_ctypes.Client.embedded(store_dir, reader=reader)
     request.addfinalizer(client.close)
     return client.connect()
@@ -157,9 +158,8 @@ def run_python(code: str, env: Optional[Dict[str, str]] = None,
     child_env.update(env or {})
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)], env=child_env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
-    assert result.returncode == 0, (
-        "child failed (%d):\n%s\n%s" % (result.returncode,
-                                        result.stdout.decode(errors="replace"),
-                                        result.stderr.decode(errors="replace")))
+        capture_output=True, timeout=timeout)
+    assert result.returncode == 0, "child failed (%d):\n%s\n%s" % (
+        result.returncode, result.stdout.decode(errors="replace"),
+        result.stderr.decode(errors="replace"))
     return result

@@ -16,7 +16,7 @@ def test_embedded_client_properties(store):
         assert not client.is_connected
         assert not client.closed
         with pytest.raises(cl.NoConnectionError):
-            client.client_id
+            _ = client.client_id
         assert client.connect() is client
         assert client.is_connected
         assert client.client_id > 0

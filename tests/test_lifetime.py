@@ -30,11 +30,11 @@ def test_with_block_connects_and_closes(store):
 
 
 def test_with_block_closes_on_error_and_keeps_the_error(store):
-    with pytest.raises(ZeroDivisionError):
+    with pytest.raises(RuntimeError, match="inside the block"):
         with cl.Client.embedded(store) as client:
             client.create_chronicle("c")
             client.acquire_story("c", "s").log(b"kept")
-            1 / 0
+            raise RuntimeError("inside the block")
     assert client.closed
     with cl.Client.embedded(store) as other:
         other.acquire_story("c", "s")

@@ -19,7 +19,8 @@ def test_positional_arguments_as_in_py_chronolog_client():
     conf = ClientPortalServiceConf("ofi+tcp", "127.0.0.2", 6000, 7)
     assert (conf.proto, conf.ip, conf.port, conf.provider_id) == \
         ("ofi+tcp", "127.0.0.2", 6000, 7)
-    assert repr(conf) == "ClientPortalServiceConf('ofi+tcp', '127.0.0.2', 6000, 7)"
+    assert repr(conf) == \
+        "ClientPortalServiceConf('ofi+tcp', '127.0.0.2', 6000, 7)"
 
 
 def test_equality_and_hash_by_kind_and_fields():

@@ -19,7 +19,7 @@
 namespace clc {
 namespace {
 
-struct ClientObject : Object {
+struct ClientObject : Object, std::enable_shared_from_this<ClientObject> {
     explicit ClientObject(std::unique_ptr<Backend> client_backend)
         : backend(std::move(client_backend)) {}
 
@@ -44,6 +44,8 @@ struct CursorObject : Object {
     std::unique_ptr<ReplayCursor> cursor;
 };
 
+static_assert(sizeof(uintptr_t) == sizeof(uint64_t), "handles are 64-bit tokens");
+
 template <class Handle>
 uint64_t token_of(Handle handle) {
     return uint64_t(reinterpret_cast<uintptr_t>(handle));
@@ -54,9 +56,8 @@ Handle handle_of(uint64_t token) {
     return reinterpret_cast<Handle>(uintptr_t(token));
 }
 
-static_assert(sizeof(uintptr_t) == sizeof(uint64_t), "handles are 64-bit tokens");
-
-// The barrier every exported function that returns a status runs its body in.
+// The barrier every exported function that returns a status runs its body in. Argument checks
+// and handle lookups below throw Failure, so that each function body reads straight through.
 template <class Body>
 int guarded(const char *function, Body &&body) noexcept {
     clear_last_error();
@@ -81,86 +82,84 @@ int guarded(const char *function, Body &&body) noexcept {
     }
 }
 
-int invalid(const std::string &message) {
-    return fail(CLC_ERR_INVALID_ARG, message);
+[[noreturn]] void invalid(const std::string &message) {
+    throw Failure(CLC_ERR_INVALID_ARG, message);
 }
 
-int check_output(const void *out, const char *what) {
-    return out == nullptr ? invalid(std::string(what) + " is NULL") : CLC_SUCCESS;
+void require_output(const void *out) {
+    if (out == nullptr) {
+        invalid("the output pointer is NULL");
+    }
 }
 
-int check_name(const char *name, const char *what) {
+void require_name(const char *name, const char *what) {
     if (name == nullptr) {
-        return invalid(std::string(what) + " is NULL");
+        invalid(std::string(what) + " is NULL");
     }
     if (*name == '\0') {
-        return invalid(std::string(what) + " is empty");
+        invalid(std::string(what) + " is empty");
     }
-    return CLC_SUCCESS;
 }
 
-int read_attributes(const char *const *keys, const char *const *values, size_t count,
-                    Attributes &attributes) {
+Attributes read_attributes(const char *const *keys, const char *const *values, size_t count) {
     if (count > 0 && (keys == nullptr || values == nullptr)) {
-        return invalid("attribute arrays are NULL but attr_count is " + std::to_string(count));
+        invalid("attribute arrays are NULL but attr_count is " + std::to_string(count));
     }
+    Attributes attributes;
     for (size_t i = 0; i < count; ++i) {
         if (keys[i] == nullptr || values[i] == nullptr) {
-            return invalid("attribute " + std::to_string(i) + " has a NULL key or value");
+            invalid("attribute " + std::to_string(i) + " has a NULL key or value");
         }
         attributes.emplace_back(keys[i], values[i]);
     }
-    return CLC_SUCCESS;
+    return attributes;
 }
 
+ServiceConf read_service(const clc_service_conf *conf, const std::string &what) {
+    if (conf->protocol == nullptr || *conf->protocol == '\0') {
+        invalid(what + " protocol is NULL or empty");
+    }
+    if (conf->ip == nullptr || *conf->ip == '\0') {
+        invalid(what + " ip is NULL or empty");
+    }
+    if (conf->port < 0 || conf->port > 65535) {
+        invalid(what + " port " + std::to_string(conf->port) + " is not in 0..65535");
+    }
+    if (conf->provider_id < 0 || conf->provider_id > 65535) {
+        invalid(what + " provider id " + std::to_string(conf->provider_id) + " is not in 0..65535");
+    }
+    return ServiceConf{conf->protocol, conf->ip, conf->port, conf->provider_id};
+}
+
+template <class T, class Handle>
+std::shared_ptr<T> lookup(Handle handle, Kind kind) {
+    std::shared_ptr<T> object;
+    int status = handles().find_as(token_of(handle), kind, object);
+    if (status != CLC_SUCCESS) {
+        throw Failure(status, last_error());
+    }
+    return object;
+}
+
+template <class Handle>
+Handle publish(Kind kind, std::shared_ptr<Object> object) {
+    return handle_of<Handle>(handles().insert(kind, std::move(object)));
+}
+
+// Runs action(client) with the client's calls serialised.
 template <class Action>
 int with_client(clc_client_t handle, Action &&action) {
-    std::shared_ptr<ClientObject> client;
-    int status = handles().find_as(token_of(handle), Kind::client, client);
-    if (status != CLC_SUCCESS) {
-        return status;
-    }
+    auto client = lookup<ClientObject>(handle, Kind::client);
     std::lock_guard<std::mutex> lock(client->mutex);
     if (client->freed) {
         return fail(CLC_ERR_STALE_HANDLE, "the client handle was already freed");
     }
-    return action(*client, client);
+    return action(*client);
 }
 
 template <class Handle>
 int free_handle(Handle handle, Kind kind) {
-    if (handle == nullptr) {
-        return CLC_SUCCESS;
-    }
-    return handles().remove(token_of(handle), kind);
-}
-
-int make_strings_handle(std::shared_ptr<StringList> list, clc_strings_t *out) {
-    *out = handle_of<clc_strings_t>(handles().insert(Kind::strings, std::move(list)));
-    return CLC_SUCCESS;
-}
-
-int make_events_handle(std::shared_ptr<Events> events, clc_events_t *out) {
-    *out = handle_of<clc_events_t>(handles().insert(Kind::events, std::move(events)));
-    return CLC_SUCCESS;
-}
-
-int check_service(const clc_service_conf *conf, const char *what) {
-    std::string prefix(what);
-    if (conf->protocol == nullptr || *conf->protocol == '\0') {
-        return invalid(prefix + " protocol is NULL or empty");
-    }
-    if (conf->ip == nullptr || *conf->ip == '\0') {
-        return invalid(prefix + " ip is NULL or empty");
-    }
-    if (conf->port < 0 || conf->port > 65535) {
-        return invalid(prefix + " port " + std::to_string(conf->port) + " is not in 0..65535");
-    }
-    if (conf->provider_id < 0 || conf->provider_id > 65535) {
-        return invalid(prefix + " provider id " + std::to_string(conf->provider_id) +
-                       " is not in 0..65535");
-    }
-    return CLC_SUCCESS;
+    return handle == nullptr ? CLC_SUCCESS : handles().remove(token_of(handle), kind);
 }
 
 std::string absolute_path(const std::string &path) {
@@ -191,6 +190,18 @@ struct FlushAtExit {
         }
     }
 } g_flush_at_exit;
+
+void check_replay_arguments(const char *chronicle, const char *story, uint64_t start, uint64_t end,
+                            const void *out) {
+    require_output(out);
+    if (chronicle == nullptr || story == nullptr) {
+        invalid("chronicle or story name is NULL");
+    }
+    if (start > end) {
+        invalid("replay range start " + std::to_string(start) + " is after its end " +
+                std::to_string(end));
+    }
+}
 
 }  // namespace
 }  // namespace clc
@@ -262,30 +273,19 @@ int clc_log_next(int *level, char *buf, size_t cap, size_t *len) {
 int clc_client_create(const clc_service_conf *portal, const clc_service_conf *query,
                       clc_client_t *out) {
     return guarded(__func__, [&]() -> int {
-        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
-            return status;
-        }
+        require_output(out);
         if (portal == nullptr) {
-            return invalid("portal settings are NULL");
+            invalid("portal settings are NULL");
         }
-        if (int status = check_service(portal, "portal"); status != CLC_SUCCESS) {
-            return status;
-        }
-        if (query != nullptr) {
-            if (int status = check_service(query, "query"); status != CLC_SUCCESS) {
-                return status;
-            }
-        }
-#ifdef CLC_HAVE_CHRONOLOG
-        ServiceConf portal_conf{portal->protocol, portal->ip, portal->port, portal->provider_id};
+        ServiceConf portal_conf = read_service(portal, "portal");
         std::unique_ptr<ServiceConf> query_conf;
         if (query != nullptr) {
-            query_conf.reset(
-                new ServiceConf{query->protocol, query->ip, query->port, query->provider_id});
+            query_conf = std::make_unique<ServiceConf>(read_service(query, "query"));
         }
-        auto client =
-            std::make_shared<ClientObject>(make_chronolog_backend(portal_conf, query_conf.get()));
-        *out = handle_of<clc_client_t>(handles().insert(Kind::client, std::move(client)));
+#ifdef CLC_HAVE_CHRONOLOG
+        auto backend = make_chronolog_backend(portal_conf, query_conf.get());
+        *out =
+            publish<clc_client_t>(Kind::client, std::make_shared<ClientObject>(std::move(backend)));
         return CLC_SUCCESS;
 #else
         return fail(CLC_ERR_BACKEND_UNAVAILABLE,
@@ -298,19 +298,16 @@ int clc_client_create(const clc_service_conf *portal, const clc_service_conf *qu
 
 int clc_client_open_embedded(const char *store_dir, int mode, clc_client_t *out) {
     return guarded(__func__, [&]() -> int {
-        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
-            return status;
-        }
-        if (int status = check_name(store_dir, "store_dir"); status != CLC_SUCCESS) {
-            return status;
-        }
+        require_output(out);
+        require_name(store_dir, "store_dir");
         if (mode != CLC_MODE_WRITER && mode != CLC_MODE_READER) {
-            return invalid("mode " + std::to_string(mode) +
-                           " is neither CLC_MODE_WRITER nor CLC_MODE_READER");
+            invalid("mode " + std::to_string(mode) +
+                    " is neither CLC_MODE_WRITER nor CLC_MODE_READER");
         }
-        auto client =
-            std::make_shared<ClientObject>(make_embedded_backend(absolute_path(store_dir), mode));
-        *out = handle_of<clc_client_t>(handles().insert(Kind::client, std::move(client)));
+
+        auto backend = make_embedded_backend(absolute_path(store_dir), mode);
+        *out =
+            publish<clc_client_t>(Kind::client, std::make_shared<ClientObject>(std::move(backend)));
         return CLC_SUCCESS;
     });
 }
@@ -325,6 +322,7 @@ int clc_client_free(clc_client_t handle) {
         if (status != CLC_SUCCESS) {
             return status;
         }
+
         auto client = std::static_pointer_cast<ClientObject>(object);
         std::lock_guard<std::mutex> lock(client->mutex);
         client->freed = true;
@@ -339,25 +337,21 @@ int clc_client_free(clc_client_t handle) {
 
 int clc_client_connect(clc_client_t handle) {
     return guarded(__func__, [&]() -> int {
-        return with_client(
-            handle, [](ClientObject &client, auto &) -> int { return client.backend->connect(); });
+        return with_client(handle, [](ClientObject &client) { return client.backend->connect(); });
     });
 }
 
 int clc_client_disconnect(clc_client_t handle) {
     return guarded(__func__, [&]() -> int {
-        return with_client(handle, [](ClientObject &client, auto &) -> int {
-            return client.backend->disconnect();
-        });
+        return with_client(handle,
+                           [](ClientObject &client) { return client.backend->disconnect(); });
     });
 }
 
 int clc_client_is_connected(clc_client_t handle, int *out) {
     return guarded(__func__, [&]() -> int {
-        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
-            return status;
-        }
-        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+        require_output(out);
+        return with_client(handle, [&](ClientObject &client) -> int {
             *out = client.backend->is_connected() ? 1 : 0;
             return CLC_SUCCESS;
         });
@@ -366,10 +360,8 @@ int clc_client_is_connected(clc_client_t handle, int *out) {
 
 int clc_client_id(clc_client_t handle, uint64_t *out) {
     return guarded(__func__, [&]() -> int {
-        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
-            return status;
-        }
-        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+        require_output(out);
+        return with_client(handle, [&](ClientObject &client) {
             uint64_t id;
             int status = client.backend->client_id(id);
             if (status == CLC_SUCCESS) {
@@ -382,7 +374,7 @@ int clc_client_id(clc_client_t handle, uint64_t *out) {
 
 int clc_client_info(clc_client_t handle, int *backend, int *mode) {
     return guarded(__func__, [&]() -> int {
-        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+        return with_client(handle, [&](ClientObject &client) -> int {
             if (backend != nullptr) {
                 *backend = client.backend->backend_id();
             }
@@ -396,8 +388,7 @@ int clc_client_info(clc_client_t handle, int *backend, int *mode) {
 
 int clc_client_flush(clc_client_t handle) {
     return guarded(__func__, [&]() -> int {
-        return with_client(
-            handle, [](ClientObject &client, auto &) -> int { return client.backend->flush(); });
+        return with_client(handle, [](ClientObject &client) { return client.backend->flush(); });
     });
 }
 
@@ -407,15 +398,10 @@ int clc_client_flush(clc_client_t handle) {
 int clc_chronicle_create(clc_client_t handle, const char *chronicle, const char *const *attr_keys,
                          const char *const *attr_values, size_t attr_count, int *flags) {
     return guarded(__func__, [&]() -> int {
-        if (int status = check_name(chronicle, "chronicle name"); status != CLC_SUCCESS) {
-            return status;
-        }
-        Attributes attributes;
-        if (int status = read_attributes(attr_keys, attr_values, attr_count, attributes);
-            status != CLC_SUCCESS) {
-            return status;
-        }
-        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+        require_name(chronicle, "chronicle name");
+        Attributes attributes = read_attributes(attr_keys, attr_values, attr_count);
+
+        return with_client(handle, [&](ClientObject &client) {
             int value = flags != nullptr ? *flags : 0;
             int status = client.backend->create_chronicle(chronicle, attributes, value);
             if (status == CLC_SUCCESS && flags != nullptr) {
@@ -428,10 +414,8 @@ int clc_chronicle_create(clc_client_t handle, const char *chronicle, const char 
 
 int clc_chronicle_destroy(clc_client_t handle, const char *chronicle) {
     return guarded(__func__, [&]() -> int {
-        if (int status = check_name(chronicle, "chronicle name"); status != CLC_SUCCESS) {
-            return status;
-        }
-        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+        require_name(chronicle, "chronicle name");
+        return with_client(handle, [&](ClientObject &client) {
             return client.backend->destroy_chronicle(chronicle);
         });
     });
@@ -440,16 +424,11 @@ int clc_chronicle_destroy(clc_client_t handle, const char *chronicle) {
 int clc_chronicle_get_attr(clc_client_t handle, const char *chronicle, const char *key,
                            clc_strings_t *out) {
     return guarded(__func__, [&]() -> int {
-        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
-            return status;
-        }
-        if (int status = check_name(chronicle, "chronicle name"); status != CLC_SUCCESS) {
-            return status;
-        }
-        if (int status = check_name(key, "attribute key"); status != CLC_SUCCESS) {
-            return status;
-        }
-        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+        require_output(out);
+        require_name(chronicle, "chronicle name");
+        require_name(key, "attribute key");
+
+        return with_client(handle, [&](ClientObject &client) -> int {
             std::string value;
             int status = client.backend->get_chronicle_attr(chronicle, key, value);
             if (status != CLC_SUCCESS) {
@@ -457,7 +436,8 @@ int clc_chronicle_get_attr(clc_client_t handle, const char *chronicle, const cha
             }
             auto list = std::make_shared<StringList>();
             list->add(value);
-            return make_strings_handle(std::move(list), out);
+            *out = publish<clc_strings_t>(Kind::strings, std::move(list));
+            return CLC_SUCCESS;
         });
     });
 }
@@ -465,16 +445,10 @@ int clc_chronicle_get_attr(clc_client_t handle, const char *chronicle, const cha
 int clc_chronicle_edit_attr(clc_client_t handle, const char *chronicle, const char *key,
                             const char *value) {
     return guarded(__func__, [&]() -> int {
-        if (int status = check_name(chronicle, "chronicle name"); status != CLC_SUCCESS) {
-            return status;
-        }
-        if (int status = check_name(key, "attribute key"); status != CLC_SUCCESS) {
-            return status;
-        }
-        if (int status = check_name(value, "attribute value"); status != CLC_SUCCESS) {
-            return status;
-        }
-        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+        require_name(chronicle, "chronicle name");
+        require_name(key, "attribute key");
+        require_name(value, "attribute value");
+        return with_client(handle, [&](ClientObject &client) {
             return client.backend->edit_chronicle_attr(chronicle, key, value);
         });
     });
@@ -482,13 +456,14 @@ int clc_chronicle_edit_attr(clc_client_t handle, const char *chronicle, const ch
 
 int clc_chronicle_list(clc_client_t handle, clc_strings_t *out) {
     return guarded(__func__, [&]() -> int {
-        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
-            return status;
-        }
-        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+        require_output(out);
+        return with_client(handle, [&](ClientObject &client) -> int {
             auto list = std::make_shared<StringList>();
             int status = client.backend->list_chronicles(*list);
-            return status != CLC_SUCCESS ? status : make_strings_handle(std::move(list), out);
+            if (status == CLC_SUCCESS) {
+                *out = publish<clc_strings_t>(Kind::strings, std::move(list));
+            }
+            return status;
         });
     });
 }
@@ -498,16 +473,15 @@ int clc_chronicle_list(clc_client_t handle, clc_strings_t *out) {
 
 int clc_story_list(clc_client_t handle, const char *chronicle, clc_strings_t *out) {
     return guarded(__func__, [&]() -> int {
-        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
-            return status;
-        }
-        if (int status = check_name(chronicle, "chronicle name"); status != CLC_SUCCESS) {
-            return status;
-        }
-        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+        require_output(out);
+        require_name(chronicle, "chronicle name");
+        return with_client(handle, [&](ClientObject &client) -> int {
             auto list = std::make_shared<StringList>();
             int status = client.backend->list_stories(chronicle, *list);
-            return status != CLC_SUCCESS ? status : make_strings_handle(std::move(list), out);
+            if (status == CLC_SUCCESS) {
+                *out = publish<clc_strings_t>(Kind::strings, std::move(list));
+            }
+            return status;
         });
     });
 }
@@ -516,21 +490,12 @@ int clc_story_acquire(clc_client_t handle, const char *chronicle, const char *st
                       const char *const *attr_keys, const char *const *attr_values,
                       size_t attr_count, int *flags, clc_story_t *out) {
     return guarded(__func__, [&]() -> int {
-        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
-            return status;
-        }
-        if (int status = check_name(chronicle, "chronicle name"); status != CLC_SUCCESS) {
-            return status;
-        }
-        if (int status = check_name(story, "story name"); status != CLC_SUCCESS) {
-            return status;
-        }
-        Attributes attributes;
-        if (int status = read_attributes(attr_keys, attr_values, attr_count, attributes);
-            status != CLC_SUCCESS) {
-            return status;
-        }
-        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+        require_output(out);
+        require_name(chronicle, "chronicle name");
+        require_name(story, "story name");
+        Attributes attributes = read_attributes(attr_keys, attr_values, attr_count);
+
+        return with_client(handle, [&](ClientObject &client) -> int {
             auto key = std::make_pair(std::string(chronicle), std::string(story));
             auto held = client.story_handles.find(key);
             if (held != client.story_handles.end()) {
@@ -544,13 +509,13 @@ int clc_story_acquire(clc_client_t handle, const char *chronicle, const char *st
             if (status != CLC_SUCCESS) {
                 return status;
             }
-            uint64_t token =
-                handles().insert(Kind::story, std::make_shared<StoryObject>(std::move(writer)));
-            client.story_handles.emplace(std::move(key), token);
+            auto story_handle =
+                publish<clc_story_t>(Kind::story, std::make_shared<StoryObject>(std::move(writer)));
+            client.story_handles.emplace(std::move(key), token_of(story_handle));
             if (flags != nullptr) {
                 *flags = value;
             }
-            *out = handle_of<clc_story_t>(token);
+            *out = story_handle;
             return CLC_SUCCESS;
         });
     });
@@ -558,36 +523,26 @@ int clc_story_acquire(clc_client_t handle, const char *chronicle, const char *st
 
 int clc_story_release(clc_client_t handle, const char *chronicle, const char *story) {
     return guarded(__func__, [&]() -> int {
-        if (int status = check_name(chronicle, "chronicle name"); status != CLC_SUCCESS) {
-            return status;
-        }
-        if (int status = check_name(story, "story name"); status != CLC_SUCCESS) {
-            return status;
-        }
-        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+        require_name(chronicle, "chronicle name");
+        require_name(story, "story name");
+
+        return with_client(handle, [&](ClientObject &client) {
             int status = client.backend->release_story(chronicle, story);
-            if (status != CLC_SUCCESS) {
-                return status;
-            }
             auto held = client.story_handles.find(std::make_pair(chronicle, story));
-            if (held != client.story_handles.end()) {
+            if (status == CLC_SUCCESS && held != client.story_handles.end()) {
                 handles().remove(held->second, Kind::story);
                 client.story_handles.erase(held);
             }
-            return CLC_SUCCESS;
+            return status;
         });
     });
 }
 
 int clc_story_destroy(clc_client_t handle, const char *chronicle, const char *story) {
     return guarded(__func__, [&]() -> int {
-        if (int status = check_name(chronicle, "chronicle name"); status != CLC_SUCCESS) {
-            return status;
-        }
-        if (int status = check_name(story, "story name"); status != CLC_SUCCESS) {
-            return status;
-        }
-        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+        require_name(chronicle, "chronicle name");
+        require_name(story, "story name");
+        return with_client(handle, [&](ClientObject &client) {
             return client.backend->destroy_story(chronicle, story);
         });
     });
@@ -596,11 +551,9 @@ int clc_story_destroy(clc_client_t handle, const char *chronicle, const char *st
 int clc_story_log(clc_story_t handle, const void *record, size_t len, uint64_t *time_out) {
     return guarded(__func__, [&]() -> int {
         if (record == nullptr && len > 0) {
-            return invalid("record is NULL but len is " + std::to_string(len));
+            invalid("record is NULL but len is " + std::to_string(len));
         }
-        std::shared_ptr<StoryObject> story;
-        int status = handles().find_as(token_of(handle), Kind::story, story);
-        return status != CLC_SUCCESS ? status : story->writer->log(record, len, time_out);
+        return lookup<StoryObject>(handle, Kind::story)->writer->log(record, len, time_out);
     });
 }
 
@@ -609,21 +562,15 @@ int clc_story_log_many(clc_story_t handle, const void *records, const uint64_t *
     size_t logged = 0;
     int result = guarded(__func__, [&]() -> int {
         if (count > 0 && lengths == nullptr) {
-            return invalid("lengths is NULL but count is " + std::to_string(count));
+            invalid("lengths is NULL but count is " + std::to_string(count));
         }
-        if (records == nullptr) {
-            for (size_t i = 0; i < count; ++i) {
-                if (lengths[i] > 0) {
-                    return invalid("records is NULL but record " + std::to_string(i) +
-                                   " has length " + std::to_string(lengths[i]));
-                }
+        for (size_t i = 0; records == nullptr && i < count; ++i) {
+            if (lengths[i] > 0) {
+                invalid("records is NULL but record " + std::to_string(i) + " has length " +
+                        std::to_string(lengths[i]));
             }
         }
-        std::shared_ptr<StoryObject> story;
-        int status = handles().find_as(token_of(handle), Kind::story, story);
-        if (status != CLC_SUCCESS) {
-            return status;
-        }
+        auto story = lookup<StoryObject>(handle, Kind::story);
         return story->writer->log_many(static_cast<const char *>(records), lengths, count,
                                        times_out, logged);
     });
@@ -636,36 +583,17 @@ int clc_story_log_many(clc_story_t handle, const void *records, const uint64_t *
 // ------------------------------------------------------------------------------------------
 // Replay
 
-namespace {
-
-int check_replay_arguments(const char *chronicle, const char *story, uint64_t start, uint64_t end,
-                           const void *out) {
-    if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
-        return status;
-    }
-    if (chronicle == nullptr || story == nullptr) {
-        return invalid("chronicle or story name is NULL");
-    }
-    if (start > end) {
-        return invalid("replay range start " + std::to_string(start) + " is after its end " +
-                       std::to_string(end));
-    }
-    return CLC_SUCCESS;
-}
-
-}  // namespace
-
 int clc_replay(clc_client_t handle, const char *chronicle, const char *story, uint64_t start,
                uint64_t end, clc_events_t *out) {
     return guarded(__func__, [&]() -> int {
-        if (int status = check_replay_arguments(chronicle, story, start, end, out);
-            status != CLC_SUCCESS) {
-            return status;
-        }
-        return with_client(handle, [&](ClientObject &client, auto &) -> int {
+        check_replay_arguments(chronicle, story, start, end, out);
+        return with_client(handle, [&](ClientObject &client) -> int {
             auto events = std::make_shared<Events>();
             int status = client.backend->replay(chronicle, story, start, end, *events);
-            return status != CLC_SUCCESS ? status : make_events_handle(std::move(events), out);
+            if (status == CLC_SUCCESS) {
+                *out = publish<clc_events_t>(Kind::events, std::move(events));
+            }
+            return status;
         });
     });
 }
@@ -673,58 +601,48 @@ int clc_replay(clc_client_t handle, const char *chronicle, const char *story, ui
 int clc_replay_open(clc_client_t handle, const char *chronicle, const char *story, uint64_t start,
                     uint64_t end, clc_cursor_t *out) {
     return guarded(__func__, [&]() -> int {
-        if (int status = check_replay_arguments(chronicle, story, start, end, out);
-            status != CLC_SUCCESS) {
+        check_replay_arguments(chronicle, story, start, end, out);
+        return with_client(handle, [&](ClientObject &client) -> int {
+            std::unique_ptr<ReplayCursor> cursor;
+            int status = client.backend->open_replay(chronicle, story, start, end, cursor);
+            if (status == CLC_SUCCESS) {
+                auto object =
+                    std::make_shared<CursorObject>(client.shared_from_this(), std::move(cursor));
+                *out = publish<clc_cursor_t>(Kind::cursor, std::move(object));
+            }
             return status;
-        }
-        return with_client(
-            handle, [&](ClientObject &client, std::shared_ptr<ClientObject> &own) -> int {
-                std::unique_ptr<ReplayCursor> cursor;
-                int status = client.backend->open_replay(chronicle, story, start, end, cursor);
-                if (status != CLC_SUCCESS) {
-                    return status;
-                }
-                auto object = std::make_shared<CursorObject>(own, std::move(cursor));
-                *out = handle_of<clc_cursor_t>(handles().insert(Kind::cursor, std::move(object)));
-                return CLC_SUCCESS;
-            });
+        });
     });
 }
 
 int clc_cursor_next(clc_cursor_t handle, size_t max_events, clc_events_t *out) {
     return guarded(__func__, [&]() -> int {
-        if (int status = check_output(out, "out"); status != CLC_SUCCESS) {
-            return status;
-        }
+        require_output(out);
         if (max_events == 0) {
-            return invalid("max_events is 0");
+            invalid("max_events is 0");
         }
-        std::shared_ptr<CursorObject> cursor;
-        int status = handles().find_as(token_of(handle), Kind::cursor, cursor);
-        if (status != CLC_SUCCESS) {
-            return status;
-        }
+        auto cursor = lookup<CursorObject>(handle, Kind::cursor);
+
         std::lock_guard<std::mutex> lock(cursor->client->mutex);
         if (cursor->client->freed) {
             return fail(CLC_ERR_STALE_HANDLE, "the client of this paged replay was freed");
         }
         auto page = std::make_shared<Events>();
-        status = cursor->cursor->next(max_events, *page);
-        return status != CLC_SUCCESS ? status : make_events_handle(std::move(page), out);
+        int status = cursor->cursor->next(max_events, *page);
+        if (status == CLC_SUCCESS) {
+            *out = publish<clc_events_t>(Kind::events, std::move(page));
+        }
+        return status;
     });
 }
 
 int clc_cursor_free(clc_cursor_t handle) {
-    return guarded(__func__, [&]() -> int { return free_handle(handle, Kind::cursor); });
+    return guarded(__func__, [&] { return free_handle(handle, Kind::cursor); });
 }
 
 int clc_events_size(clc_events_t handle, size_t *count, size_t *record_bytes) {
     return guarded(__func__, [&]() -> int {
-        std::shared_ptr<Events> events;
-        int status = handles().find_as(token_of(handle), Kind::events, events);
-        if (status != CLC_SUCCESS) {
-            return status;
-        }
+        auto events = lookup<Events>(handle, Kind::events);
         if (count != nullptr) {
             *count = events->count();
         }
@@ -738,11 +656,7 @@ int clc_events_size(clc_events_t handle, size_t *count, size_t *record_bytes) {
 int clc_events_export(clc_events_t handle, uint64_t *times, uint64_t *client_ids, uint32_t *indexes,
                       uint64_t *offsets, void *records, size_t records_cap) {
     return guarded(__func__, [&]() -> int {
-        std::shared_ptr<Events> events;
-        int status = handles().find_as(token_of(handle), Kind::events, events);
-        if (status != CLC_SUCCESS) {
-            return status;
-        }
+        auto events = lookup<Events>(handle, Kind::events);
         if (records != nullptr && records_cap < events->record_bytes()) {
             return fail(CLC_ERR_BUFFER_TOO_SMALL,
                         "the records need " + std::to_string(events->record_bytes()) +
@@ -754,7 +668,7 @@ int clc_events_export(clc_events_t handle, uint64_t *times, uint64_t *client_ids
 }
 
 int clc_events_free(clc_events_t handle) {
-    return guarded(__func__, [&]() -> int { return free_handle(handle, Kind::events); });
+    return guarded(__func__, [&] { return free_handle(handle, Kind::events); });
 }
 
 // ------------------------------------------------------------------------------------------
@@ -762,11 +676,7 @@ int clc_events_free(clc_events_t handle) {
 
 int clc_strings_size(clc_strings_t handle, size_t *count, size_t *total_bytes) {
     return guarded(__func__, [&]() -> int {
-        std::shared_ptr<StringList> list;
-        int status = handles().find_as(token_of(handle), Kind::strings, list);
-        if (status != CLC_SUCCESS) {
-            return status;
-        }
+        auto list = lookup<StringList>(handle, Kind::strings);
         if (count != nullptr) {
             *count = list->count();
         }
@@ -779,11 +689,7 @@ int clc_strings_size(clc_strings_t handle, size_t *count, size_t *total_bytes) {
 
 int clc_strings_export(clc_strings_t handle, uint64_t *offsets, void *bytes, size_t cap) {
     return guarded(__func__, [&]() -> int {
-        std::shared_ptr<StringList> list;
-        int status = handles().find_as(token_of(handle), Kind::strings, list);
-        if (status != CLC_SUCCESS) {
-            return status;
-        }
+        auto list = lookup<StringList>(handle, Kind::strings);
         if (bytes != nullptr && cap < list->total_bytes()) {
             return fail(CLC_ERR_BUFFER_TOO_SMALL, "the strings need " +
                                                       std::to_string(list->total_bytes()) +
@@ -795,5 +701,5 @@ int clc_strings_export(clc_strings_t handle, uint64_t *offsets, void *bytes, siz
 }
 
 int clc_strings_free(clc_strings_t handle) {
-    return guarded(__func__, [&]() -> int { return free_handle(handle, Kind::strings); });
+    return guarded(__func__, [&] { return free_handle(handle, Kind::strings); });
 }

@@ -23,7 +23,8 @@ import logging
 import os
 import sys
 import threading
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from typing import (TYPE_CHECKING, Any, Iterator, List, Optional, Sequence,
+                    Tuple)
 
 from ._status import AbiMismatchError, LibraryNotFoundError
 
@@ -212,6 +213,10 @@ class Library:
 
         self.abi = _decode_abi(self.clc_abi_version())
         self.version = self.clc_library_version().decode("utf-8", "replace")
+
+    if TYPE_CHECKING:
+        # The clc_ functions are set from PROTOTYPES in __init__.
+        def __getattr__(self, name: str) -> Any: ...
 
     def __repr__(self) -> str:
         return "<chronolog_ctypes Library %s (ABI %d.%d) at %r>" % (

@@ -10,7 +10,7 @@ Every status has one exception class; :func:`error_for_status` picks it.
 """
 
 import operator
-from typing import Dict, Optional, Tuple, Type
+from typing import Any, Dict, Optional, Sequence, Tuple, Type
 
 __all__ = [
     "CL_SUCCESS",
@@ -130,83 +130,137 @@ class ChronologError(Exception):
         self.message = message or self.name
         super().__init__("%s: %s" % (self.name, self.message))
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> Tuple[type, Tuple[Any, ...]]:
         return (type(self), (self.status, self.message))
 
 
-def _error_class(class_name: str, status: int, doc: str,
-                 *bases: type) -> Type[ChronologError]:
-    namespace = {"__doc__": doc, "status_code": status,
-                 "__module__": __name__}
-    cls = type(class_name, (ChronologError,) + bases, namespace)
-    return cls  # type: ignore[return-value]
+class UnknownError(ChronologError):
+    """CL_ERR_UNKNOWN: a generic failure."""
+
+    status_code = CL_ERR_UNKNOWN
 
 
-UnknownError = _error_class(
-    "UnknownError", CL_ERR_UNKNOWN, "CL_ERR_UNKNOWN: a generic failure.")
-InvalidArgumentError = _error_class(
-    "InvalidArgumentError", CL_ERR_INVALID_ARG,
-    "CL_ERR_INVALID_ARG: an argument has a wrong value.", ValueError)
-NotExistError = _error_class(
-    "NotExistError", CL_ERR_NOT_EXIST,
-    "CL_ERR_NOT_EXIST: the chronicle, story or attribute does not exist.")
-AcquiredError = _error_class(
-    "AcquiredError", CL_ERR_ACQUIRED,
-    "CL_ERR_ACQUIRED: a story is acquired, so this cannot be done.")
-NotAcquiredError = _error_class(
-    "NotAcquiredError", CL_ERR_NOT_ACQUIRED,
-    "CL_ERR_NOT_ACQUIRED: this client does not hold the story.")
-ChronicleExistsError = _error_class(
-    "ChronicleExistsError", CL_ERR_CHRONICLE_EXISTS,
-    "CL_ERR_CHRONICLE_EXISTS: the chronicle already exists.")
-NoKeepersError = _error_class(
-    "NoKeepersError", CL_ERR_NO_KEEPERS,
-    "CL_ERR_NO_KEEPERS: no ChronoKeeper is available.")
-NoConnectionError = _error_class(
-    "NoConnectionError", CL_ERR_NO_CONNECTION,
-    "CL_ERR_NO_CONNECTION: the client is not connected.")
-NotAuthorizedError = _error_class(
-    "NotAuthorizedError", CL_ERR_NOT_AUTHORIZED,
-    "CL_ERR_NOT_AUTHORIZED: the client is not allowed to do this.")
-NoPlayersError = _error_class(
-    "NoPlayersError", CL_ERR_NO_PLAYERS,
-    "CL_ERR_NO_PLAYERS: no ChronoPlayer is available.")
-NotReaderModeError = _error_class(
-    "NotReaderModeError", CL_ERR_NOT_READER_MODE,
-    "CL_ERR_NOT_READER_MODE: a writer-only client cannot replay.")
-QueryTimedOutError = _error_class(
-    "QueryTimedOutError", CL_ERR_QUERY_TIMED_OUT,
-    "CL_ERR_QUERY_TIMED_OUT: the replay query timed out.")
-ProtocolVersionMismatchError = _error_class(
-    "ProtocolVersionMismatchError", CL_ERR_PROTOCOL_VERSION_MISMATCH,
-    "CL_ERR_PROTOCOL_VERSION_MISMATCH: client and servers speak different"
-    " wire versions.")
-BackendUnavailableError = _error_class(
-    "BackendUnavailableError", CLC_ERR_BACKEND_UNAVAILABLE,
-    "CLC_ERR_BACKEND_UNAVAILABLE: the backend is not built into the"
-    " library.")
-StaleHandleError = _error_class(
-    "StaleHandleError", CLC_ERR_STALE_HANDLE,
-    "CLC_ERR_STALE_HANDLE: the client was closed or the story released.")
-ForkedError = _error_class(
-    "ForkedError", CLC_ERR_FORKED,
-    "CLC_ERR_FORKED: the handle was inherited across fork().")
-StoreIOError = _error_class(
-    "StoreIOError", CLC_ERR_STORE_IO,
-    "CLC_ERR_STORE_IO: the embedded store cannot be read or written.")
-NoMemoryError = _error_class(
-    "NoMemoryError", CLC_ERR_NO_MEMORY,
-    "CLC_ERR_NO_MEMORY: the library could not allocate memory.")
-BufferTooSmallError = _error_class(
-    "BufferTooSmallError", CLC_ERR_BUFFER_TOO_SMALL,
-    "CLC_ERR_BUFFER_TOO_SMALL: a caller-provided array was too small.")
-AbiMismatchError = _error_class(
-    "AbiMismatchError", CLC_ERR_ABI_MISMATCH,
-    "CLC_ERR_ABI_MISMATCH: the library's ABI version does not match this"
-    " package.")
+class InvalidArgumentError(ChronologError, ValueError):
+    """CL_ERR_INVALID_ARG: an argument has a wrong value."""
+
+    status_code = CL_ERR_INVALID_ARG
 
 
-class LibraryNotFoundError(ChronologError, ImportError):
+class NotExistError(ChronologError):
+    """CL_ERR_NOT_EXIST: the chronicle, story or attribute does not exist."""
+
+    status_code = CL_ERR_NOT_EXIST
+
+
+class AcquiredError(ChronologError):
+    """CL_ERR_ACQUIRED: a story is acquired, so this cannot be done."""
+
+    status_code = CL_ERR_ACQUIRED
+
+
+class NotAcquiredError(ChronologError):
+    """CL_ERR_NOT_ACQUIRED: this client does not hold the story."""
+
+    status_code = CL_ERR_NOT_ACQUIRED
+
+
+class ChronicleExistsError(ChronologError):
+    """CL_ERR_CHRONICLE_EXISTS: the chronicle already exists."""
+
+    status_code = CL_ERR_CHRONICLE_EXISTS
+
+
+class NoKeepersError(ChronologError):
+    """CL_ERR_NO_KEEPERS: no ChronoKeeper is available."""
+
+    status_code = CL_ERR_NO_KEEPERS
+
+
+class NoConnectionError(ChronologError):
+    """CL_ERR_NO_CONNECTION: the client is not connected."""
+
+    status_code = CL_ERR_NO_CONNECTION
+
+
+class NotAuthorizedError(ChronologError):
+    """CL_ERR_NOT_AUTHORIZED: the client is not allowed to do this."""
+
+    status_code = CL_ERR_NOT_AUTHORIZED
+
+
+class NoPlayersError(ChronologError):
+    """CL_ERR_NO_PLAYERS: no ChronoPlayer is available."""
+
+    status_code = CL_ERR_NO_PLAYERS
+
+
+class NotReaderModeError(ChronologError):
+    """CL_ERR_NOT_READER_MODE: a writer-only client cannot replay."""
+
+    status_code = CL_ERR_NOT_READER_MODE
+
+
+class QueryTimedOutError(ChronologError):
+    """CL_ERR_QUERY_TIMED_OUT: the replay query timed out."""
+
+    status_code = CL_ERR_QUERY_TIMED_OUT
+
+
+class ProtocolVersionMismatchError(ChronologError):
+    """CL_ERR_PROTOCOL_VERSION_MISMATCH: client and servers speak different
+    wire versions.
+    """
+
+    status_code = CL_ERR_PROTOCOL_VERSION_MISMATCH
+
+
+class BackendUnavailableError(ChronologError):
+    """CLC_ERR_BACKEND_UNAVAILABLE: the backend is not built into the library.
+    """
+
+    status_code = CLC_ERR_BACKEND_UNAVAILABLE
+
+
+class StaleHandleError(ChronologError):
+    """CLC_ERR_STALE_HANDLE: the client was closed or the story released."""
+
+    status_code = CLC_ERR_STALE_HANDLE
+
+
+class ForkedError(ChronologError):
+    """CLC_ERR_FORKED: the handle was inherited across fork()."""
+
+    status_code = CLC_ERR_FORKED
+
+
+class StoreIOError(ChronologError):
+    """CLC_ERR_STORE_IO: the embedded store cannot be read or written."""
+
+    status_code = CLC_ERR_STORE_IO
+
+
+class NoMemoryError(ChronologError):
+    """CLC_ERR_NO_MEMORY: the library could not allocate memory."""
+
+    status_code = CLC_ERR_NO_MEMORY
+
+
+class BufferTooSmallError(ChronologError):
+    """CLC_ERR_BUFFER_TOO_SMALL: a caller-provided array was too small."""
+
+    status_code = CLC_ERR_BUFFER_TOO_SMALL
+
+
+class AbiMismatchError(ChronologError):
+    """CLC_ERR_ABI_MISMATCH: the library's ABI version does not match this
+    package.
+    """
+
+    status_code = CLC_ERR_ABI_MISMATCH
+
+
+# ImportError's ``name`` (a module name) is shadowed by the status name.
+class LibraryNotFoundError(ChronologError, ImportError):  # type: ignore[misc]
     """No copy of ``libchronolog_capi`` could be loaded.
 
     Its message lists every place tried, with the reason each failed.
@@ -217,14 +271,14 @@ class LibraryNotFoundError(ChronologError, ImportError):
     status_code = CL_ERR_UNKNOWN
 
     def __init__(self, message: str,
-                 tried: "Tuple[Tuple[str, str], ...]" = ()) -> None:
+                 tried: Sequence[Tuple[str, str]] = ()) -> None:
         self.tried = tuple(tried)
         super().__init__(CL_ERR_UNKNOWN, message)
 
     def __str__(self) -> str:
         return self.message
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> Tuple[type, Tuple[Any, ...]]:
         return (type(self), (self.message, self.tried))
 
 

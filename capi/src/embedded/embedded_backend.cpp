@@ -153,8 +153,6 @@ private:
     std::shared_ptr<StoryState> state_;
 };
 
-class EmbeddedBackend;
-
 class EmbeddedCursor : public ReplayCursor {
 public:
     EmbeddedCursor(StoreDatabase &database, std::shared_ptr<StoryState> state, uint64_t start,
@@ -168,6 +166,8 @@ public:
     int next(size_t max_events, Events &page) override;
 
 private:
+    // Used only while the story is active: the client cannot disconnect, and so close its
+    // database, before releasing it.
     StoreDatabase &database_;
     std::shared_ptr<StoryState> state_;
     int64_t start_;

@@ -350,8 +350,8 @@ class _ServiceConf:
         return (self._proto, self._ip, self._port, self._provider_id)
 
     def _as_struct(self) -> ServiceConfStruct:
-        return ServiceConfStruct(self._proto.encode("utf-8"),
-                                 self._ip.encode("utf-8"), self._port,
+        return ServiceConfStruct(encode_name(self._proto, "proto"),
+                                 encode_name(self._ip, "ip"), self._port,
                                  self._provider_id)
 
     def __eq__(self, other: object) -> bool:
@@ -429,6 +429,11 @@ class Client:
     the settings.
     """
 
+    # Until a handle is adopted (and after close) the client is closed.
+    _handle: Optional[ClientHandle] = None
+    _label = "client"
+    _reader = False
+
     def __init__(self, portal: ClientPortalServiceConf,
                  query: Optional[ClientQueryServiceConf] = None) -> None:
         if not isinstance(portal, ClientPortalServiceConf):
@@ -477,6 +482,7 @@ class Client:
 
     def _open_embedded(self, store_dir: Any, reader: bool) -> None:
         library = _native.get_library()
+        # A path, not a name: it goes in the file system's encoding.
         try:
             path = os.fsencode(store_dir)
         except TypeError:
@@ -523,7 +529,7 @@ class Client:
     def _adopt(self, library: Library, handle: ClientHandle,
                label: str) -> None:
         self._library = library
-        self._handle: Optional[ClientHandle] = handle
+        self._handle = handle
         self._label = label
         # Weak: a story handle nobody holds is not kept alive; acquiring the
         # story again then makes a new one.

@@ -147,3 +147,10 @@ def test_flush(reader, story):
     story.log(b"x")
     reader.flush()
     assert [e.record for e in reader.replay("chron", "story")] == [b"x"]
+
+
+def test_a_client_that_failed_to_open_still_has_a_repr(monkeypatch):
+    client = cl.Client.__new__(cl.Client)
+    assert repr(client) == "<chronolog_ctypes.Client: writer-only client," \
+        " closed>"
+    assert client.closed

@@ -63,6 +63,10 @@ LOG_MANY_MAX_RECORDS = 65536
 
 _MESSAGE_CAPACITY = 4096
 
+# One message buffer per thread, made on first use: forwarding happens
+# after most calls and usually finds nothing.
+_message_buffers = threading.local()
+
 _U32_TYPECODE = next(code for code in "IL" if array.array(code).itemsize == 4)
 
 RecordLike = Union[bytes, bytearray, memoryview, str]
@@ -81,9 +85,12 @@ def forward_library_messages(library: Optional[Library] = None) -> int:
     """
     if library is None:
         library = _native.get_library()
+    buffer = getattr(_message_buffers, "buffer", None)
+    if buffer is None:
+        buffer = ctypes.create_string_buffer(_MESSAGE_CAPACITY)
+        _message_buffers.buffer = buffer
     level = ctypes.c_int()
     length = ctypes.c_size_t()
-    buffer = ctypes.create_string_buffer(_MESSAGE_CAPACITY)
     moved = 0
     while library.clc_log_next(ctypes.byref(level), buffer,
                                _MESSAGE_CAPACITY, ctypes.byref(length)):

@@ -225,10 +225,11 @@ public:
                     uint64_t end, std::unique_ptr<ReplayCursor> &cursor) override;
 
 private:
-    int require_connection() const;
+    void require_connection() const;
     int prepare_replay(const std::string &chronicle, const std::string &story,
                        std::shared_ptr<StoryState> &state);
     std::optional<int64_t> find_chronicle(Session &session, const std::string &chronicle);
+    int64_t existing_chronicle(Session &session, const std::string &chronicle);
     std::optional<int64_t> find_story(Session &session, int64_t chronicle_id,
                                       const std::string &story);
     void create_schema(Session &session);
@@ -246,12 +247,11 @@ private:
 // ---------------------------------------------------------------------------------------------
 // Connection
 
-int EmbeddedBackend::require_connection() const {
+void EmbeddedBackend::require_connection() const {
     if (database_ == nullptr) {
-        return fail(CLC_ERR_NO_CONNECTION,
-                    "the client is not connected to the embedded store '" + store_dir_ + "'");
+        throw Failure(CLC_ERR_NO_CONNECTION,
+                      "the client is not connected to the embedded store '" + store_dir_ + "'");
     }
-    return CLC_SUCCESS;
 }
 
 void EmbeddedBackend::create_schema(Session &session) {
@@ -388,16 +388,14 @@ int EmbeddedBackend::disconnect() {
 }
 
 int EmbeddedBackend::client_id(uint64_t &id) const {
-    int status = require_connection();
-    if (status == CLC_SUCCESS) {
-        id = client_id_;
-    }
-    return status;
+    require_connection();
+    id = client_id_;
+    return CLC_SUCCESS;
 }
 
 int EmbeddedBackend::flush() {
-    int status = require_connection();
-    return status != CLC_SUCCESS ? status : buffer_->flush();
+    require_connection();
+    return buffer_->flush();
 }
 
 int EmbeddedBackend::close() {
@@ -478,16 +476,17 @@ std::optional<int64_t> EmbeddedBackend::find_story(Session &session, int64_t chr
     return std::nullopt;
 }
 
-int no_chronicle(const std::string &chronicle) {
-    return fail(CLC_ERR_NOT_EXIST, "chronicle '" + chronicle + "' does not exist");
+int64_t EmbeddedBackend::existing_chronicle(Session &session, const std::string &chronicle) {
+    std::optional<int64_t> id = find_chronicle(session, chronicle);
+    if (!id) {
+        throw Failure(CLC_ERR_NOT_EXIST, "chronicle '" + chronicle + "' does not exist");
+    }
+    return *id;
 }
 
 int EmbeddedBackend::create_chronicle(const std::string &chronicle, const Attributes &attributes,
                                       int &flags) {
-    int status = require_connection();
-    if (status != CLC_SUCCESS) {
-        return status;
-    }
+    require_connection();
 
     Session session(*database_);
     session.begin_write();
@@ -515,22 +514,16 @@ int EmbeddedBackend::create_chronicle(const std::string &chronicle, const Attrib
 }
 
 int EmbeddedBackend::destroy_chronicle(const std::string &chronicle) {
-    int status = require_connection();
-    if (status != CLC_SUCCESS) {
-        return status;
-    }
+    require_connection();
 
     Session session(*database_);
     session.begin_write();
-    std::optional<int64_t> chronicle_id = find_chronicle(session, chronicle);
-    if (!chronicle_id) {
-        return no_chronicle(chronicle);
-    }
+    int64_t chronicle_id = existing_chronicle(session, chronicle);
     auto acquired = [&] {
         Statement select = session.prepare(
             "SELECT s.name FROM acquisitions a JOIN stories s ON s.id = a.story_id "
             "WHERE s.chronicle_id = ? LIMIT 1");
-        select.bind(1, *chronicle_id);
+        select.bind(1, chronicle_id);
         return select.step() ? std::optional<std::string>(select.column_text(0)) : std::nullopt;
     };
     if (acquired() && (release_dead_clients(session) == 0 || acquired())) {
@@ -543,28 +536,22 @@ int EmbeddedBackend::destroy_chronicle(const std::string &chronicle) {
         .prepare(
             "DELETE FROM events WHERE story_id IN "
             "(SELECT id FROM stories WHERE chronicle_id = ?)")
-        .bind(1, *chronicle_id)
+        .bind(1, chronicle_id)
         .step();
-    session.prepare("DELETE FROM chronicles WHERE id = ?").bind(1, *chronicle_id).step();
+    session.prepare("DELETE FROM chronicles WHERE id = ?").bind(1, chronicle_id).step();
     session.commit();
     return CLC_SUCCESS;
 }
 
 int EmbeddedBackend::get_chronicle_attr(const std::string &chronicle, const std::string &key,
                                         std::string &value) {
-    int status = require_connection();
-    if (status != CLC_SUCCESS) {
-        return status;
-    }
+    require_connection();
 
     Session session(*database_);
-    std::optional<int64_t> chronicle_id = find_chronicle(session, chronicle);
-    if (!chronicle_id) {
-        return no_chronicle(chronicle);
-    }
+    int64_t chronicle_id = existing_chronicle(session, chronicle);
     Statement select =
         session.prepare("SELECT value FROM chronicle_attrs WHERE chronicle_id = ? AND key = ?");
-    select.bind(1, *chronicle_id).bind(2, key);
+    select.bind(1, chronicle_id).bind(2, key);
     if (!select.step()) {
         return fail(CLC_ERR_NOT_EXIST,
                     "chronicle '" + chronicle + "' has no attribute '" + key + "'");
@@ -575,22 +562,16 @@ int EmbeddedBackend::get_chronicle_attr(const std::string &chronicle, const std:
 
 int EmbeddedBackend::edit_chronicle_attr(const std::string &chronicle, const std::string &key,
                                          const std::string &value) {
-    int status = require_connection();
-    if (status != CLC_SUCCESS) {
-        return status;
-    }
+    require_connection();
 
     Session session(*database_);
     session.begin_write();
-    std::optional<int64_t> chronicle_id = find_chronicle(session, chronicle);
-    if (!chronicle_id) {
-        return no_chronicle(chronicle);
-    }
+    int64_t chronicle_id = existing_chronicle(session, chronicle);
     session
         .prepare(
             "INSERT INTO chronicle_attrs(chronicle_id, key, value) VALUES(?, ?, ?) "
             "ON CONFLICT(chronicle_id, key) DO UPDATE SET value = excluded.value")
-        .bind(1, *chronicle_id)
+        .bind(1, chronicle_id)
         .bind(2, key)
         .bind(3, value)
         .step();
@@ -599,10 +580,7 @@ int EmbeddedBackend::edit_chronicle_attr(const std::string &chronicle, const std
 }
 
 int EmbeddedBackend::list_chronicles(StringList &names) {
-    int status = require_connection();
-    if (status != CLC_SUCCESS) {
-        return status;
-    }
+    require_connection();
 
     Session session(*database_);
     Statement select = session.prepare("SELECT name FROM chronicles ORDER BY name");
@@ -613,19 +591,13 @@ int EmbeddedBackend::list_chronicles(StringList &names) {
 }
 
 int EmbeddedBackend::list_stories(const std::string &chronicle, StringList &names) {
-    int status = require_connection();
-    if (status != CLC_SUCCESS) {
-        return status;
-    }
+    require_connection();
 
     Session session(*database_);
-    std::optional<int64_t> chronicle_id = find_chronicle(session, chronicle);
-    if (!chronicle_id) {
-        return no_chronicle(chronicle);
-    }
+    int64_t chronicle_id = existing_chronicle(session, chronicle);
     Statement select =
         session.prepare("SELECT name FROM stories WHERE chronicle_id = ? ORDER BY name");
-    select.bind(1, *chronicle_id);
+    select.bind(1, chronicle_id);
     while (select.step()) {
         names.add(static_cast<const char *>(select.column_blob(0)), select.column_bytes(0));
     }
@@ -638,10 +610,7 @@ int EmbeddedBackend::list_stories(const std::string &chronicle, StringList &name
 int EmbeddedBackend::acquire_story(const std::string &chronicle, const std::string &story,
                                    const Attributes &, int &flags,
                                    std::shared_ptr<StoryWriter> &writer) {
-    int status = require_connection();
-    if (status != CLC_SUCCESS) {
-        return status;
-    }
+    require_connection();
 
     StoryKey key(chronicle, story);
     auto held = held_.find(key);
@@ -654,11 +623,8 @@ int EmbeddedBackend::acquire_story(const std::string &chronicle, const std::stri
     {
         Session session(*database_);
         session.begin_write();
-        std::optional<int64_t> chronicle_id = find_chronicle(session, chronicle);
-        if (!chronicle_id) {
-            return no_chronicle(chronicle);
-        }
-        std::optional<int64_t> existing = find_story(session, *chronicle_id, story);
+        int64_t chronicle_id = existing_chronicle(session, chronicle);
+        std::optional<int64_t> existing = find_story(session, chronicle_id, story);
         if (existing) {
             story_id = *existing;
         } else {
@@ -666,7 +632,7 @@ int EmbeddedBackend::acquire_story(const std::string &chronicle, const std::stri
                 .prepare(
                     "INSERT INTO stories(chronicle_id, name, flags, created_ns) "
                     "VALUES(?, ?, ?, ?)")
-                .bind(1, *chronicle_id)
+                .bind(1, chronicle_id)
                 .bind(2, story)
                 .bind(3, int64_t(flags))
                 .bind(4, realtime_ns())
@@ -720,18 +686,12 @@ int EmbeddedBackend::release_story(const std::string &chronicle, const std::stri
 }
 
 int EmbeddedBackend::destroy_story(const std::string &chronicle, const std::string &story) {
-    int status = require_connection();
-    if (status != CLC_SUCCESS) {
-        return status;
-    }
+    require_connection();
 
     Session session(*database_);
     session.begin_write();
-    std::optional<int64_t> chronicle_id = find_chronicle(session, chronicle);
-    if (!chronicle_id) {
-        return no_chronicle(chronicle);
-    }
-    std::optional<int64_t> story_id = find_story(session, *chronicle_id, story);
+    int64_t chronicle_id = existing_chronicle(session, chronicle);
+    std::optional<int64_t> story_id = find_story(session, chronicle_id, story);
     if (!story_id) {
         return fail(CLC_ERR_NOT_EXIST, story_label(chronicle, story) + " does not exist");
     }
@@ -758,10 +718,7 @@ int EmbeddedBackend::prepare_replay(const std::string &chronicle, const std::str
     if (mode_ != CLC_MODE_READER) {
         return fail(CLC_ERR_NOT_READER_MODE, "a writer-only client cannot replay stories");
     }
-    int status = require_connection();
-    if (status != CLC_SUCCESS) {
-        return status;
-    }
+    require_connection();
     auto held = held_.find(StoryKey(chronicle, story));
     if (held == held_.end()) {
         return fail(CLC_ERR_NOT_ACQUIRED, story_label(chronicle, story) +

@@ -63,7 +63,7 @@ PROG = "chronolog-ctypes"
 EXIT_OK = 0
 EXIT_CHRONOLOG = 1  # the store or the deployment refused the request
 EXIT_USAGE = 2  # bad arguments (argparse uses 2 as well)
-EXIT_INPUT = 3  # an input file cannot be read
+EXIT_INPUT = 3  # a file cannot be read (or the output written)
 EXIT_UNAVAILABLE = 4  # backend not built in, library missing or mismatched
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 EXIT_BROKEN_PIPE = 141  # the reader closed stdout, as a shell reports SIGPIPE
@@ -632,17 +632,27 @@ def run_replay(args: argparse.Namespace, client: Any) -> int:
                 "CL_ERR_NOT_EXIST", _HINTS["CL_ERR_NOT_EXIST"], EXIT_CHRONOLOG)
 
         with client.acquire_story(args.chronicle, args.story):
-            events = client.iter_replay(
+            replay = client.iter_replay(
                 args.chronicle, args.story, args.start_ns, args.end_ns)
-            if args.tail is not None:
-                events = collections.deque(events, maxlen=args.tail)
-
-            out = _stdout()
-            write = _writer_for(args, out)
-            for event in events:
-                write(event)
-            out.flush()
+            try:
+                _write_events(args, replay)
+            finally:
+                # Frees the paged replay at once when the output is closed.
+                close = getattr(replay, "close", None)
+                if close is not None:
+                    close()
     return EXIT_OK
+
+
+def _write_events(args: argparse.Namespace, events: Iterable[Any]) -> None:
+    if args.tail is not None:
+        events = collections.deque(events, maxlen=args.tail)
+
+    out = _stdout()
+    write = _writer_for(args, out)
+    for event in events:
+        write(event)
+    out.flush()
 
 
 # ---------------------------------------------------------------------------
@@ -782,8 +792,9 @@ examples:
 
 The backend options may stand before or after the subcommand.
 
-exit status: 0 success, 1 ChronoLog error, 2 usage error, 3 unreadable
-input, 4 backend or library unavailable, 130 interrupted, 141 output closed.
+exit status: 0 success, 1 ChronoLog error, 2 usage error, 3 file cannot be
+read or written, 4 backend or library unavailable, 130 interrupted, 141
+output closed.
 """
 
 _EPILOGS = {
@@ -1059,10 +1070,24 @@ def _run(argv: Sequence[str]) -> int:
             errno.errorcode.get(error.errno or 0, "EIO"),
             "check the path given to --config", EXIT_INPUT) from error
 
-    with contextlib.closing(client):
+    try:
         with reporting("cannot connect to " + where):
             client.connect()
-        return run(args, client)
+        status = run(args, client)
+    except BaseException:
+        _close_quietly(client)
+        raise
+    with reporting("cannot close the client of " + where):
+        client.close()
+    return status
+
+
+def _close_quietly(client: Any) -> None:
+    """Close a client while another error is on its way out."""
+    try:
+        client.close()
+    except _status.ChronologError:
+        pass  # the error already on its way says more
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -1082,6 +1107,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
+    except OSError as error:  # writing the output: a full disk, for one
+        _flush_quietly()
+        failure = CommandError(
+            "cannot write the output: %s" % (error.strerror or error),
+            errno.errorcode.get(error.errno or 0, "EIO"),
+            "check where standard output goes", EXIT_INPUT)
+        sys.stderr.write(failure.line() + "\n")
+        return failure.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("%s: interrupted\n" % PROG)
         return EXIT_INTERRUPTED

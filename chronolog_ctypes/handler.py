@@ -180,6 +180,7 @@ class ChronologHandler(logging.Handler):
                     raise
                 self._client = client
                 self._owns_client = True
+                _close_before_the_clients()
 
         try:
             self._client.create_chronicle(self.chronicle)
@@ -241,10 +242,12 @@ def _boolean(value: Union[bool, str, int], name: str) -> bool:
 
 
 # Handlers still open at interpreter exit. logging.shutdown closes the ones
-# it knows of, but it runs after the package's own exit hooks (atexit runs
-# hooks in reverse order of registration, and logging registered first):
-# this hook, registered after the package was imported, closes them while
-# their clients are still alive.
+# it knows of, but it runs last (atexit runs hooks in reverse order of
+# registration, and logging registered first), after the clients'
+# finalizers have freed them. This hook closes the handlers while their
+# clients are alive: it is registered again whenever a handler opens a
+# client, so that it stays behind the clients' finalizers, which register
+# their own exit hook when the first one is made.
 _open_handlers = weakref.WeakSet()  # type: weakref.WeakSet[ChronologHandler]
 _open_handlers_lock = threading.Lock()
 
@@ -258,6 +261,11 @@ def _close_open_handlers() -> None:
             handler.close()
         except Exception:  # never fail the interpreter's exit
             pass
+
+
+def _close_before_the_clients() -> None:
+    atexit.unregister(_close_open_handlers)
+    atexit.register(_close_open_handlers)
 
 
 atexit.register(_close_open_handlers)

@@ -148,8 +148,8 @@ def test_portal_without_the_chronolog_backend(run):
 
 
 @needs_no_chronolog
-def test_portal_is_not_redirected_by_the_store_variable(run, tmp_path,
-                                                         monkeypatch):
+def test_portal_is_not_redirected_by_the_store_variable(
+        run, tmp_path, monkeypatch):
     monkeypatch.setenv("CHRONOLOG_CTYPES_STORE", str(tmp_path / "store"))
 
     status, _, err = run("replay", "c", "s", "--portal", PORTAL)

@@ -152,3 +152,25 @@ def test_interrupt_returns_130(tmp_path, monkeypatch, capsys):
 
     assert status == cli.EXIT_INTERRUPTED == 130
     assert capsys.readouterr().err == "chronolog-ctypes: interrupted\n"
+
+
+class _FullDisk(_ClosedPipe):
+    """A stdout whose first write fails with ENOSPC."""
+
+    def write(self, data):
+        if not self.broken:
+            self.broken += 1
+            raise OSError(28, "No space left on device")
+        return len(data)
+
+
+def test_output_that_cannot_be_written(long_store, monkeypatch, capsys):
+    full = io.BufferedWriter(_FullDisk(), buffer_size=1024)
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(full))
+
+    status = cli.main(["--store", long_store, "replay", "c", "s"])
+
+    assert status == cli.EXIT_INPUT == 3
+    assert capsys.readouterr().err == (
+        "chronolog-ctypes: error: cannot write the output: No space left on "
+        "device (ENOSPC): check where standard output goes\n")

@@ -190,7 +190,7 @@ def test_python_examples(page, tmp_path):
     results = [json.loads(line) for line in done.stdout.splitlines()]
     assert done.returncode == 0, done.stderr.decode()
     assert len(results) == len(steps), done.stderr.decode()
-    for (code, expected, line), result in zip(steps, results):
+    for (_, expected, line), result in zip(steps, results):
         assert not result["failed"], "%s:%d:\n%s" % (
             page.name, line, done.stderr.decode())
         if expected is not None:

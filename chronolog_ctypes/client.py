@@ -155,8 +155,22 @@ def library_info() -> Dict[str, Any]:
     }
 
 
-def _u64_view(values: "array.array[int]") -> Any:
-    return (ctypes.c_uint64 * len(values)).from_buffer(values)
+# Arrays reach the library as a pointer to their first element: a view of
+# one element, not an array type per length (making a ctypes type for each
+# new length costs more than the call itself).
+_FIRST_BYTE = ctypes.c_char * 1
+
+
+def _u64_pointer(values: "array.array[int]") -> Any:
+    return ctypes.byref(ctypes.c_uint64.from_buffer(values))
+
+
+def _u32_pointer(values: "array.array[int]") -> Any:
+    return ctypes.byref(ctypes.c_uint32.from_buffer(values))
+
+
+def _bytes_pointer(buffer: bytearray) -> Any:
+    return _FIRST_BYTE.from_buffer(buffer) if buffer else None
 
 
 def _zeros(typecode: str, count: int) -> "array.array[int]":
@@ -185,9 +199,9 @@ def _export_events(library: Library, events: EventsHandle,
     size = record_bytes.value
     records = bytearray(size)
     status = library.clc_events_export(
-        events, _u64_view(times), _u64_view(client_ids),
-        (ctypes.c_uint32 * total).from_buffer(indexes), _u64_view(offsets),
-        (ctypes.c_char * size).from_buffer(records) if size else None, size)
+        events, _u64_pointer(times), _u64_pointer(client_ids),
+        _u32_pointer(indexes), _u64_pointer(offsets),
+        _bytes_pointer(records), size)
     if status:
         raise _failure(library, status, what)
 
@@ -212,9 +226,8 @@ def _export_strings(library: Library, strings: StringsHandle,
         offsets = _zeros("Q", count.value + 1)
         size = total.value
         data = bytearray(size)
-        status = library.clc_strings_export(
-            strings, _u64_view(offsets),
-            (ctypes.c_char * size).from_buffer(data) if size else None, size)
+        status = library.clc_strings_export(strings, _u64_pointer(offsets),
+                                            _bytes_pointer(data), size)
         if status:
             raise _failure(library, status, what)
     finally:
@@ -278,8 +291,6 @@ def _record_bytes(record: Any) -> bytes:
 # copied once into a bytearray and a view of it is passed; the view keeps
 # the copy alive and in place during the call.
 if platform.python_implementation() == "PyPy":
-    _FIRST_BYTE = ctypes.c_char * 1
-
     def _native_buffer(data: bytes) -> Any:
         if not data:
             return data
@@ -1171,9 +1182,9 @@ class StoryHandle:
         times = _zeros("Q", count)
         logged = ctypes.c_size_t()
 
-        status = self._log_many(ref, _native_joined(batch), _u64_view(lengths),
-                                count, _u64_view(times),
-                                ctypes.byref(logged))
+        status = self._log_many(ref, _native_joined(batch),
+                                _u64_pointer(lengths), count,
+                                _u64_pointer(times), ctypes.byref(logged))
         if status:
             error = _failure(self._client._library, status,
                              "cannot log to story %r of chronicle %r (%d of"

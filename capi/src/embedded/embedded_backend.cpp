@@ -346,9 +346,9 @@ int EmbeddedBackend::connect() {
         session.commit();
     }
 
+    buffer_->start(*database, id);
     database_ = std::move(database);
     client_id_ = id;
-    buffer_->start(*database_, client_id_);
     return CLC_SUCCESS;
 }
 

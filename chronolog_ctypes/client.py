@@ -999,6 +999,10 @@ class Client:
 def _fill(names: Optional[List[str]], found: List[str]) -> List[str]:
     if names is None:
         return found
+    if not hasattr(names, "extend"):
+        logger.debug("names cannot be extended (%s): nothing returned",
+                     type(names).__name__)
+        return []
     names.extend(found)
     return names
 

@@ -183,3 +183,9 @@ def test_names_are_utf8(reader):
 def test_chronicles_are_shared_by_clients_of_one_store(reader, writer):
     writer.create_chronicle("w")
     assert reader.chronicles() == ["w"]
+
+
+def test_show_chronicles_with_something_not_a_list(reader):
+    reader.create_chronicle("a")
+    assert reader.ShowChronicles("not a list") == []
+    assert reader.ShowStories("a", 5) == []

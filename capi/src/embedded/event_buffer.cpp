@@ -15,7 +15,7 @@ namespace {
 constexpr const char *kInsertEvent =
     "INSERT OR IGNORE INTO events(story_id, time, client_id, idx, record) VALUES(?,?,?,?,?)";
 
-// A buffer that once held a huge record gives its memory back instead of keeping it.
+// A buffer that once held a huge batch gives its memory back instead of keeping it.
 constexpr size_t kKeptCapacity = size_t(16) << 20;
 
 uint64_t realtime_ns() {
@@ -29,6 +29,9 @@ uint64_t realtime_ns() {
 void EventBuffer::Batch::clear() {
     events.clear();
     records.clear();
+    if (events.capacity() * sizeof(PendingEvent) > kKeptCapacity) {
+        std::vector<PendingEvent>().swap(events);
+    }
     if (records.capacity() > kKeptCapacity) {
         std::vector<char>().swap(records);
     }

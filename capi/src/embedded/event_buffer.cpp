@@ -15,8 +15,20 @@ namespace {
 constexpr const char *kInsertEvent =
     "INSERT OR IGNORE INTO events(story_id, time, client_id, idx, record) VALUES(?,?,?,?,?)";
 
-// A buffer that once held a huge batch gives its memory back instead of keeping it.
+// Capacity is kept while batches are large (no reallocation under the lock at each batch) and
+// given back once a batch uses less than a quarter of it.
 constexpr size_t kKeptCapacity = size_t(16) << 20;
+
+template <class T>
+void clear_keeping_useful_capacity(std::vector<T> &items) {
+    bool oversized =
+        items.capacity() * sizeof(T) > kKeptCapacity && items.size() < items.capacity() / 4;
+    if (oversized) {
+        std::vector<T>().swap(items);
+    } else {
+        items.clear();
+    }
+}
 
 uint64_t realtime_ns() {
     struct timespec now;
@@ -27,14 +39,8 @@ uint64_t realtime_ns() {
 }  // namespace
 
 void EventBuffer::Batch::clear() {
-    events.clear();
-    records.clear();
-    if (events.capacity() * sizeof(PendingEvent) > kKeptCapacity) {
-        std::vector<PendingEvent>().swap(events);
-    }
-    if (records.capacity() > kKeptCapacity) {
-        std::vector<char>().swap(records);
-    }
+    clear_keeping_useful_capacity(events);
+    clear_keeping_useful_capacity(records);
 }
 
 void EventBuffer::Batch::append(const Batch &other) {

@@ -45,7 +45,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_CHRONOLOG",
     "EXIT_USAGE",
-    "EXIT_INPUT",
+    "EXIT_FILE",
     "EXIT_UNAVAILABLE",
     "EXIT_INTERRUPTED",
     "EXIT_BROKEN_PIPE",
@@ -63,7 +63,7 @@ PROG = "chronolog-ctypes"
 EXIT_OK = 0
 EXIT_CHRONOLOG = 1  # the store or the deployment refused the request
 EXIT_USAGE = 2  # bad arguments (argparse uses 2 as well)
-EXIT_INPUT = 3  # a file cannot be read (or the output written)
+EXIT_FILE = 3  # a file cannot be read (or the output written)
 EXIT_UNAVAILABLE = 4  # backend not built in, library missing or mismatched
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 EXIT_BROKEN_PIPE = 141  # the reader closed stdout, as a shell reports SIGPIPE
@@ -364,7 +364,7 @@ def _check_inputs(paths: Sequence[str]) -> None:
                 "cannot read %s: %s" % (path, error.strerror or error),
                 errno.errorcode.get(error.errno or 0, "EIO"),
                 "check the path and its permissions; nothing was logged",
-                EXIT_INPUT,
+                EXIT_FILE,
             ) from error
 
 
@@ -382,7 +382,7 @@ def _open_input(path: str) -> Iterator[BinaryIO]:
             "cannot read %s: %s" % (path, error.strerror or error),
             errno.errorcode.get(error.errno or 0, "EIO"),
             "check the path; the events before it were logged",
-            EXIT_INPUT,
+            EXIT_FILE,
         ) from error
     with stream:
         yield stream
@@ -515,19 +515,25 @@ def run_ingest(args: argparse.Namespace, client: Any) -> int:
             pass
 
     doing = "cannot log into story %r of chronicle %r" % (args.story, args.chronicle)
-    with reporting(doing):
-        with client.acquire_story(args.chronicle, args.story) as story:
-            for path in paths:
-                with _open_input(path) as stream:
-                    for records in read_records(
-                            stream, args.delimiter_bytes, args.strip_cr):
-                        for batch in _batches(records, args.batch_size):
-                            tally.add(batch, story.log_many(batch))
-    tally.finish()
+    try:
+        with reporting(doing):
+            with client.acquire_story(args.chronicle, args.story) as story:
+                for path in paths:
+                    _ingest_input(args, path, story, tally)
+    finally:
+        tally.finish()  # ends the progress line before any error line
 
     if not args.quiet:
         _stdout().write(tally.summary().encode("ascii"))
     return EXIT_OK
+
+
+def _ingest_input(args: argparse.Namespace, path: str, story: Any,
+                  tally: _IngestTally) -> None:
+    with _open_input(path) as stream:
+        for records in read_records(stream, args.delimiter_bytes, args.strip_cr):
+            for batch in _batches(records, args.batch_size):
+                tally.add(batch, story.log_many(batch))
 
 
 def _batches(records: List[bytes], size: int) -> Iterator[List[bytes]]:
@@ -1068,7 +1074,7 @@ def _run(argv: Sequence[str]) -> int:
         raise CommandError(
             "cannot read %s: %s" % (error.filename, error.strerror or error),
             errno.errorcode.get(error.errno or 0, "EIO"),
-            "check the path given to --config", EXIT_INPUT) from error
+            "check the path given to --config", EXIT_FILE) from error
 
     try:
         with reporting("cannot connect to " + where):
@@ -1112,7 +1118,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         failure = CommandError(
             "cannot write the output: %s" % (error.strerror or error),
             errno.errorcode.get(error.errno or 0, "EIO"),
-            "check where standard output goes", EXIT_INPUT)
+            "check where standard output goes", EXIT_FILE)
         sys.stderr.write(failure.line() + "\n")
         return failure.exit_code
     except KeyboardInterrupt:

@@ -189,7 +189,7 @@ def test_config_without_the_chronolog_backend(run, tmp_path, monkeypatch):
 def test_missing_config_file(run, tmp_path):
     missing = str(tmp_path / "missing.json")
     status, _, err = run("--config", missing, "chronicles")
-    assert status == cli.EXIT_INPUT
+    assert status == cli.EXIT_FILE
     assert err == ("chronolog-ctypes: error: cannot read %s: No such file or "
                    "directory (ENOENT): check the path given to --config\n"
                    % missing).encode()

@@ -200,7 +200,7 @@ def test_missing_file_stops_before_anything_is_logged(run, tmp_path):
 
     status, out, err = run("ingest", "c", "s", "good.log", "missing.log")
 
-    assert status == cli.EXIT_INPUT == 3
+    assert status == cli.EXIT_FILE == 3
     assert out == b""
     assert err == (
         b"chronolog-ctypes: error: cannot read missing.log: No such file or "

@@ -170,7 +170,7 @@ def test_output_that_cannot_be_written(long_store, monkeypatch, capsys):
 
     status = cli.main(["--store", long_store, "replay", "c", "s"])
 
-    assert status == cli.EXIT_INPUT == 3
+    assert status == cli.EXIT_FILE == 3
     assert capsys.readouterr().err == (
         "chronolog-ctypes: error: cannot write the output: No space left on "
         "device (ENOSPC): check where standard output goes\n")

@@ -238,3 +238,24 @@ def test_parse_delimiter_escapes():
     for bad in ("", "\\", "\\x4", "\\u0041"):
         with pytest.raises(ValueError):
             cli.parse_delimiter(bad)
+
+
+def test_file_vanishing_after_the_check_keeps_earlier_events(
+        run, tmp_path, monkeypatch):
+    (tmp_path / "first.log").write_bytes(b"kept\n")
+    (tmp_path / "second.log").write_bytes(b"gone\n")
+    real_check = cli._check_inputs
+
+    def check_then_remove(paths):
+        real_check(paths)
+        (tmp_path / "second.log").unlink()
+
+    monkeypatch.setattr(cli, "_check_inputs", check_then_remove)
+
+    status, out, err = run("ingest", "c", "s", "first.log", "second.log")
+
+    assert (status, out) == (cli.EXIT_FILE, b"")
+    assert err == (b"chronolog-ctypes: error: cannot read second.log: No such "
+                   b"file or directory (ENOENT): check the path; the events "
+                   b"before it were logged\n")
+    assert records(run) == [b"kept"]

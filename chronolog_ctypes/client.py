@@ -934,15 +934,17 @@ class Client:
             flags)
         return status, story_handle
 
-    def ReleaseStory(self, chronicle: str, story: str) -> int:
+    # The argument names of these two are py_chronolog_client's, which
+    # scripts may pass by keyword.
+    def ReleaseStory(self, chronicle_name: str, story_name: str) -> int:
         """Release a story; returns a status."""
         return self._status_of("ReleaseStory", self.release_story,
-                               chronicle, story)[0]
+                               chronicle_name, story_name)[0]
 
-    def DestroyStory(self, chronicle: str, story: str) -> int:
+    def DestroyStory(self, chronicle_name: str, story_name: str) -> int:
         """Destroy a story; returns a status."""
         return self._status_of("DestroyStory", self.destroy_story,
-                               chronicle, story)[0]
+                               chronicle_name, story_name)[0]
 
     def GetChronicleAttr(self, chronicle: str, key: str) -> Tuple[int, str]:
         """Read a chronicle attribute; returns ``(status, value)``.

@@ -164,3 +164,18 @@ def test_release_and_destroy_with_wrong_arguments(reader):
     assert reader.DestroyStory("c", b"s") == cl.CL_ERR_INVALID_ARG
     with pytest.raises(TypeError, match="^story must be a str"):
         reader.release_story("c", 5)
+
+
+def test_release_and_destroy_take_py_chronolog_clients_keywords(reader,
+                                                                chronicle):
+    reader.acquire_story(chronicle, "s")
+    assert reader.ReleaseStory(chronicle_name=chronicle,
+                               story_name="s") == cl.CL_SUCCESS
+    assert reader.DestroyStory(chronicle_name=chronicle,
+                               story_name="s") == cl.CL_SUCCESS
+    assert reader.stories(chronicle) == []
+
+
+def test_log_event_takes_py_chronolog_clients_keyword(reader, story):
+    time = story.log_event(log_string="kw")
+    assert [e.time() for e in reader.replay("chron", "story")] == [time]

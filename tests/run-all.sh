@@ -29,12 +29,15 @@ fi
 python=${PYTHON:-python3}
 "$python" -m tox --version >/dev/null 2>&1 || "$python" -m pip install -q tox
 
-# Under pyenv, the python3.X commands answer only for the versions named in
-# PYENV_VERSION: name every installed 3.8-3.13 so tox finds them all.
-if command -v pyenv >/dev/null && [ -z "${PYENV_VERSION:-}" ]; then
-    versions=$(pyenv versions --bare | grep -E '^3\.(8|9|10|11|12|13)\.[0-9]+$' | sort -V -r | tr '\n' ':')
-    current=$("$python" -c 'import platform; print(platform.python_version())')
-    export PYENV_VERSION="${current}:${versions%:}"
-fi
+# Interpreters installed by pyenv are not on PATH under their python3.X
+# names unless selected: hand every 3.8-3.13 found there to tox directly.
+discover=()
+pyenv_root=${PYENV_ROOT:-$HOME/.pyenv}
+for minor in 8 9 10 11 12 13; do
+    for exe in "$pyenv_root"/versions/3."$minor".*/bin/python3."$minor"; do
+        [ -x "$exe" ] && discover+=("$exe")
+    done
+done
+command -v pypy3 >/dev/null && discover+=("$(command -v pypy3)")
 
-exec "$python" -m tox run-parallel --parallel "${TOX_PARALLEL:-2}" --parallel-no-spinner -- "$@"
+exec "$python" -m tox run-parallel ${discover[@]:+--discover "${discover[@]}"} --parallel "${TOX_PARALLEL:-2}" --parallel-no-spinner -- "$@"

@@ -73,6 +73,7 @@ from .client import (
 )
 from .config import ClientConfig, ConfigError, load_client_config
 from .events import Event, EventList
+from .handler import ChronologHandler
 
 __version__ = "0.1.0"
 
@@ -105,6 +106,7 @@ __all__ = [
     "CL_ERR_UNKNOWN",
     "CL_SUCCESS",
     "ChronicleExistsError",
+    "ChronologHandler",
     "ChronologError",
     "Client",
     "ClientConfig",

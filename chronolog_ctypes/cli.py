@@ -291,25 +291,7 @@ def open_client(
         if query is not None or reader:
             query_conf = chronolog_ctypes.ClientQueryServiceConf(
                 *parse_address(query or DEFAULT_QUERY, 57))
-    return _deployment_client(portal_conf, query_conf)
-
-
-def _deployment_client(portal: Any, query: Any) -> Any:
-    """Return a client of a ChronoLog deployment, whatever the environment.
-
-    ``Client(portal, query)`` uses the embedded store instead when
-    $CHRONOLOG_CTYPES_STORE is set, which serves scripts written for a
-    deployment; here the user named the deployment explicitly, so the
-    variable must not redirect it. The package has no public constructor
-    that ignores it yet, hence its internal one in that case.
-    """
-    client_class = chronolog_ctypes.Client
-    if not os.environ.get(chronolog_ctypes.STORE_ENV):
-        return client_class(portal, query)
-
-    client = client_class.__new__(client_class)
-    client._create_chronolog(portal, query)
-    return client
+    return chronolog_ctypes.Client.deployment(portal_conf, query_conf)
 
 
 def parse_delimiter(text: str) -> bytes:

@@ -432,6 +432,17 @@ def _free_client(library: Library, handle: ClientHandle, label: str) -> int:
         return CLC_ERR_STALE_HANDLE
 
 
+def _checked_confs(portal: Any, query: Any) -> Tuple[
+        "ClientPortalServiceConf", "Optional[ClientQueryServiceConf]"]:
+    if not isinstance(portal, ClientPortalServiceConf):
+        raise TypeError("portal must be a ClientPortalServiceConf, not %s"
+                        % type(portal).__name__)
+    if query is not None and not isinstance(query, ClientQueryServiceConf):
+        raise TypeError("query must be a ClientQueryServiceConf, not %s"
+                        % type(query).__name__)
+    return portal, query
+
+
 class Client:
     """A ChronoLog client: writer-only, or writer and reader.
 
@@ -454,13 +465,7 @@ class Client:
 
     def __init__(self, portal: ClientPortalServiceConf,
                  query: Optional[ClientQueryServiceConf] = None) -> None:
-        if not isinstance(portal, ClientPortalServiceConf):
-            raise TypeError("portal must be a ClientPortalServiceConf, not %s"
-                            % type(portal).__name__)
-        if query is not None and not isinstance(query,
-                                                ClientQueryServiceConf):
-            raise TypeError("query must be a ClientQueryServiceConf, not %s"
-                            % type(query).__name__)
+        _checked_confs(portal, query)
 
         store = os.environ.get(STORE_ENV)
         if store:
@@ -481,6 +486,20 @@ class Client:
         """
         client = cls.__new__(cls)
         client._open_embedded(store_dir, bool(reader))
+        return client
+
+    @classmethod
+    def deployment(cls, portal: ClientPortalServiceConf,
+                   query: Optional[ClientQueryServiceConf] = None
+                   ) -> "Client":
+        """A client of the ChronoLog deployment at ``portal``, always.
+
+        Unlike ``Client(portal, query)``, ``$CHRONOLOG_CTYPES_STORE`` does
+        not redirect it to the embedded store: use it where the user named
+        the deployment explicitly.  Raises as ``Client(...)`` does.
+        """
+        client = cls.__new__(cls)
+        client._create_chronolog(*_checked_confs(portal, query))
         return client
 
     @classmethod

@@ -122,6 +122,21 @@ def test_without_store_variable_the_chronolog_backend_is_asked(library):
     assert "CHRONOLOG_ROOT=" in message and "pip install ." in message
 
 
+def test_deployment_ignores_the_store_variable(library, store, monkeypatch):
+    monkeypatch.setenv(cl.STORE_ENV, store)
+    if library.clc_backends() & 2:
+        client = cl.Client.deployment(cl.ClientPortalServiceConf())
+        assert client.backend == "chronolog"
+        client.close()
+        return
+    with pytest.raises(cl.BackendUnavailableError):
+        cl.Client.deployment(cl.ClientPortalServiceConf(),
+                             cl.ClientQueryServiceConf())
+    with pytest.raises(TypeError):
+        cl.Client.deployment("portal")
+    assert not os.path.exists(store)
+
+
 @pytest.mark.parametrize("arguments", [
     (), ("portal",), (cl.ClientQueryServiceConf(),),
     (cl.ClientPortalServiceConf(), cl.ClientPortalServiceConf()),

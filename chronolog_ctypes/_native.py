@@ -252,6 +252,24 @@ def check_abi(library_abi: Tuple[int, int], path: str,
            LIBRARY_ENV))
 
 
+def _installed_copy() -> Optional[str]:
+    """The library inside the installed distribution, if there is one.
+
+    It differs from the package folder when the package is imported from a
+    source checkout (``python -m chronolog_ctypes`` run in the checkout
+    after ``pip install .``): the checkout has no library, the installed
+    wheel has.
+    """
+    try:
+        from importlib import metadata
+
+        distribution = metadata.distribution("chronolog-ctypes")
+        path = distribution.locate_file("chronolog_ctypes/" + LIBRARY_FILENAME)
+    except Exception:  # no installed distribution, or an odd one
+        return None
+    return os.path.abspath(os.fspath(path))
+
+
 def library_candidates(explicit: Optional[str] = None) -> Iterator[str]:
     """Yield the places :func:`open_library` tries, in order.
 
@@ -265,8 +283,12 @@ def library_candidates(explicit: Optional[str] = None) -> Iterator[str]:
         yield os.fspath(explicit)
         return
 
-    yield os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                       LIBRARY_FILENAME)
+    package_copy = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                LIBRARY_FILENAME)
+    yield package_copy
+    installed_copy = _installed_copy()
+    if installed_copy and installed_copy != package_copy:
+        yield installed_copy
     yield LIBRARY_FILENAME
     found = ctypes.util.find_library("chronolog_capi")
     if found and found != LIBRARY_FILENAME:

@@ -17,6 +17,7 @@ def nowhere(monkeypatch):
     monkeypatch.setattr(_native, "LIBRARY_FILENAME",
                         "libchronolog_capi_absent.so")
     monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    monkeypatch.setattr(_native, "_installed_copy", lambda: None)
 
 
 def test_a_bogus_library_variable_is_named_in_the_error(monkeypatch,
@@ -84,6 +85,15 @@ def test_the_system_search_result_is_tried_last(nowhere, monkeypatch):
                         lambda name: "libchronolog_capi_found.so.1")
     assert list(_native.library_candidates())[-1] == \
         "libchronolog_capi_found.so.1"
+
+
+def test_a_source_checkout_falls_back_to_the_installed_copy(nowhere,
+                                                             monkeypatch):
+    installed = "/site/chronolog_ctypes/libchronolog_capi_absent.so"
+    monkeypatch.setattr(_native, "_installed_copy", lambda: installed)
+    places = list(_native.library_candidates())
+    assert places[1:] == [installed, "libchronolog_capi_absent.so"]
+    assert places[0].endswith(os.sep + "libchronolog_capi_absent.so")
 
 
 def test_the_variable_replaces_the_search(monkeypatch):

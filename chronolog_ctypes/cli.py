@@ -377,10 +377,10 @@ def read_records(
 
     Records are separated by ``delimiter``, which is removed; with
     ``strip_cr`` one ``\\r`` before it goes too (CRLF line endings). A
-    last record without a delimiter counts; an input that ends with the
-    delimiter has no empty record after it. Each list holds the records
-    completed by one read, so that a slow producer (``tail -f``) sees its
-    lines logged as they come.
+    last record without a delimiter counts, whole (a CR it ends with is
+    kept); an input that ends with the delimiter has no empty record
+    after it. Each list holds the records completed by one read, so that
+    a slow producer (``tail -f``) sees its lines logged as they come.
     """
     read = getattr(stream, "read1", stream.read)
     pending = bytearray()
@@ -405,7 +405,8 @@ def read_records(
             yield records
 
     if pending:
-        yield [_strip(bytes(pending), strip_cr)]
+        # No delimiter follows: a CR at the very end is part of the record.
+        yield [bytes(pending)]
 
 
 def _strip(record: bytes, strip_cr: bool) -> bytes:

@@ -85,6 +85,13 @@ def test_crlf_is_removed_and_bytes_are_kept_exactly(run, tmp_path):
         b"caf\xc3\xa9", b"bad \xff\xfe", b"nul\x00inside", b"lone\rcr", b"last"]
 
 
+def test_a_cr_ending_the_input_without_a_newline_is_kept(run):
+    status, _, _ = run("ingest", "c", "s", stdin=b"a\r\nb\r")
+
+    assert status == 0
+    assert records(run) == [b"a", b"b\r"]
+
+
 def test_stdin_is_read_without_files_and_for_dash(run, tmp_path):
     (tmp_path / "a.log").write_bytes(b"a1\na2\n")
     (tmp_path / "b.log").write_bytes(b"b1\n")

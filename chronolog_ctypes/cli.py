@@ -498,16 +498,23 @@ def run_ingest(args: argparse.Namespace, client: Any) -> int:
             pass
 
     doing = "cannot log into story %r of chronicle %r" % (args.story, args.chronicle)
+    interrupted = False
     try:
         with reporting(doing):
             with client.acquire_story(args.chronicle, args.story) as story:
                 for path in paths:
                     _ingest_input(args, path, story, tally)
+    except KeyboardInterrupt:
+        # Ctrl-C is how `tail -f log | chronolog-ctypes ingest` ends: the
+        # story is released by now, so the summary tells what was kept.
+        interrupted = True
     finally:
         tally.finish()  # ends the progress line before any error line
 
     if not args.quiet:
         _stdout().write(tally.summary().encode("ascii"))
+    if interrupted:
+        raise KeyboardInterrupt
     return EXIT_OK
 
 

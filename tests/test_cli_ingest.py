@@ -266,3 +266,34 @@ def test_file_vanishing_after_the_check_keeps_earlier_events(
                    b"file or directory (ENOENT): check the path; the events "
                    b"before it were logged\n")
     assert records(run) == [b"kept"]
+
+
+class _InterruptedStdin:
+    """A stdin that gives some lines, then raises as Ctrl-C would."""
+
+    def __init__(self, data):
+        self.buffer = self
+        self._pieces = [data]
+
+    def read(self, size):
+        if self._pieces:
+            return self._pieces.pop()
+        raise KeyboardInterrupt
+
+    read1 = read
+
+    def isatty(self):
+        return False
+
+
+def test_interrupt_still_prints_the_summary_of_what_was_kept(
+        run, tmp_path, monkeypatch, capsysbinary):
+    monkeypatch.setattr(sys, "stdin", _InterruptedStdin(b"one\ntwo\n"))
+
+    status = cli.main(["--store", str(tmp_path / "store"), "ingest", "c", "s"])
+    out, err = capsysbinary.readouterr()
+
+    assert status == cli.EXIT_INTERRUPTED == 130
+    assert summary(out)["events"] == "2"
+    assert err == b"chronolog-ctypes: interrupted\n"
+    assert records(run) == [b"one", b"two"]

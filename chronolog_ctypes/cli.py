@@ -72,6 +72,9 @@ EXIT_BROKEN_PIPE = 141  # the reader closed stdout, as a shell reports SIGPIPE
 DEFAULT_PORTAL = "ofi+sockets://127.0.0.1:5555/55"
 DEFAULT_QUERY = "ofi+sockets://127.0.0.1:5557/57"
 
+#: The environment variable that names the library to load (see _native).
+LIBRARY_VARIABLE = "CHRONOLOG_CTYPES_LIBRARY"
+
 #: Events given to one StoryHandle.log_many call by ingest.
 DEFAULT_BATCH = 4096
 
@@ -161,13 +164,15 @@ def usage_error(what: str, hint: str) -> CommandError:
 def chronolog_failure(doing: str, error: Exception) -> CommandError:
     """Return the CommandError for a ChronologError met while ``doing``."""
     if isinstance(error, _status.LibraryNotFoundError):
-        return CommandError(
-            "cannot load libchronolog_capi: " + _one_line(error.message),
-            "LIBRARY_NOT_FOUND",
-            "set CHRONOLOG_CTYPES_LIBRARY to the library's path, or "
-            "reinstall chronolog-ctypes",
-            EXIT_UNAVAILABLE,
-        )
+        if os.environ.get(LIBRARY_VARIABLE):
+            hint = ("fix %s, or unset it to use the copy installed with "
+                    "the package" % LIBRARY_VARIABLE)
+        else:
+            hint = ("install chronolog-ctypes with pip (its wheel carries "
+                    "the library), or set %s to the path of a "
+                    "libchronolog_capi.so" % LIBRARY_VARIABLE)
+        return CommandError(library_failure(error), "LIBRARY_NOT_FOUND",
+                            hint, EXIT_UNAVAILABLE)
 
     name = getattr(error, "name", "CL_ERR_UNKNOWN")
     message = _one_line(getattr(error, "message", "") or str(error))
@@ -182,6 +187,19 @@ def chronolog_failure(doing: str, error: Exception) -> CommandError:
     what = doing if message in ("", name) else "%s: %s" % (doing, message)
     code = EXIT_UNAVAILABLE if name in _UNAVAILABLE_STATUSES else EXIT_CHRONOLOG
     return CommandError(what, name, _HINTS.get(name, _DEFAULT_HINT), code)
+
+
+def library_failure(error: Any) -> str:
+    """Return, in one line, where a LibraryNotFoundError looked and why."""
+    places = []
+    for place, reason in getattr(error, "tried", ()):
+        # The loader's reason often starts with the name it was given.
+        if reason.startswith(place + ": "):
+            reason = reason[len(place) + 2:]
+        places.append("%s (%s)" % (place, _one_line(reason)))
+    if not places:
+        return "cannot load libchronolog_capi: " + _one_line(str(error))
+    return "cannot load libchronolog_capi; tried " + "; ".join(places)
 
 
 @contextlib.contextmanager
@@ -867,7 +885,10 @@ def version_text() -> str:
     try:
         info = chronolog_ctypes.library_info()
     except Exception as error:  # the package's own version still helps
-        lines.append("library: not loaded (%s)" % _one_line(str(error)))
+        text = (library_failure(error)
+                if isinstance(error, _status.LibraryNotFoundError)
+                else _one_line(str(error)))
+        lines.append("library: not loaded (%s)" % text)
     else:
         lines.append("library: %s" % _describe_library(info))
     return "\n".join(lines) + "\n"

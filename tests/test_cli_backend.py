@@ -269,3 +269,45 @@ def test_failure_line_format():
     error = cli.CommandError("cannot do it", "CL_ERR_NOT_EXIST", "try that", 1)
     assert error.line() == (
         "chronolog-ctypes: error: cannot do it (CL_ERR_NOT_EXIST): try that")
+
+
+def _library_missing(*places):
+    return chronolog_ctypes.LibraryNotFoundError(
+        "cannot load the chronolog_capi library; tried: ...", places)
+
+
+def test_a_missing_library_is_one_readable_line(run, monkeypatch):
+    monkeypatch.delenv("CHRONOLOG_CTYPES_LIBRARY", raising=False)
+
+    def missing(*args, **kwargs):
+        raise _library_missing(
+            ("/pkg/libchronolog_capi.so", "no such file"),
+            ("libchronolog_capi.so", "libchronolog_capi.so: cannot open "
+             "shared object file: No such file or directory"))
+
+    monkeypatch.setattr(chronolog_ctypes.Client, "embedded", missing)
+
+    status, out, err = run("chronicles")
+
+    assert (status, out) == (cli.EXIT_UNAVAILABLE, b"")
+    assert err.decode() == (
+        "chronolog-ctypes: error: cannot load libchronolog_capi; tried "
+        "/pkg/libchronolog_capi.so (no such file); libchronolog_capi.so "
+        "(cannot open shared object file: No such file or directory) "
+        "(LIBRARY_NOT_FOUND): install chronolog-ctypes with pip (its wheel "
+        "carries the library), or set CHRONOLOG_CTYPES_LIBRARY to the path "
+        "of a libchronolog_capi.so\n")
+
+
+def test_a_bad_library_variable_is_named_as_what_to_fix(monkeypatch):
+    monkeypatch.setenv("CHRONOLOG_CTYPES_LIBRARY", "/nowhere/lib.so")
+    error = _library_missing(("/nowhere/lib.so", "no such file"))
+
+    failure = cli.chronolog_failure("cannot open the store", error)
+
+    assert failure.line() == (
+        "chronolog-ctypes: error: cannot load libchronolog_capi; tried "
+        "/nowhere/lib.so (no such file) (LIBRARY_NOT_FOUND): fix "
+        "CHRONOLOG_CTYPES_LIBRARY, or unset it to use the copy installed "
+        "with the package")
+    assert failure.exit_code == cli.EXIT_UNAVAILABLE

@@ -951,7 +951,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = command("ingest", "log every line of files (or stdin) as events")
     ingest.add_argument("chronicle", metavar="CHRONICLE", help="chronicle name")
     ingest.add_argument("story", metavar="STORY", help="story name")
-    ingest.add_argument("files", metavar="FILE", nargs="*",
+    # A default keeps argparse from listing FILE among the missing
+    # required arguments when CHRONICLE or STORY is missing.
+    ingest.add_argument("files", metavar="FILE", nargs="*", default=[],
                         help="input files; none or '-' reads stdin")
     ingest.add_argument(
         "--delimiter", metavar="BYTES",

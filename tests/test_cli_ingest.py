@@ -297,3 +297,12 @@ def test_interrupt_still_prints_the_summary_of_what_was_kept(
     assert summary(out)["events"] == "2"
     assert err == b"chronolog-ctypes: interrupted\n"
     assert records(run) == [b"one", b"two"]
+
+
+def test_files_are_not_named_as_missing(run):
+    status, _, err = run("ingest", "c")
+
+    assert status == cli.EXIT_USAGE
+    assert err.splitlines()[-1] == (
+        b"chronolog-ctypes ingest: error: the following arguments are "
+        b"required: STORY")

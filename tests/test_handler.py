@@ -388,3 +388,31 @@ def test_a_failed_construction_leaves_nothing_for_shutdown(tmp_path):
 
     assert result.stdout.split() == [b"ValueError", b"StoreIOError"]
     assert (result.returncode, result.stderr) == (0, b"")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_pool_workers_that_flush_after_each_task_lose_nothing(store):
+    # Forked workers end with os._exit and `with Pool` ends them with
+    # SIGTERM: no exit hook runs there, so docs/logging-handler.md asks
+    # for a flush at the end of each task.
+    result = run_child("""
+        import logging, multiprocessing, os, warnings
+        from chronolog_ctypes.handler import ChronologHandler
+
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork + threads
+        handler = ChronologHandler("app", "pool", store=os.environ["STORE"])
+        log = logging.getLogger("pool")
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+        def task(number):
+            log.info("task %d", number)
+            handler.flush()
+
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            pool.map(task, range(200), chunksize=5)
+    """, store)
+
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert sorted(replayed(store, story="pool")) == sorted(
+        b"task %d" % number for number in range(200))

@@ -119,11 +119,12 @@ def test_replay_of_a_story_not_held_gives_not_acquired(reader, chronicle):
         reader.replay(chronicle, "free")
 
 
-def test_replay_before_connect_gives_no_connection(store):
+def test_replay_before_connect_gives_not_acquired(store):
+    # As ChronoLog: a client that is not connected holds no story.
     client = cl.Client.embedded(store)
     try:
         assert client.ReplayStory("c", "s", 0, 1, []) == \
-            cl.CL_ERR_NO_CONNECTION
+            cl.CL_ERR_NOT_ACQUIRED
     finally:
         client.close()
 

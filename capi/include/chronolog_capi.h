@@ -290,12 +290,13 @@ CLC_EXPORT int clc_story_log_many(clc_story_t story, const void *records,
  * Replay returns the events of a story with start <= time < end, ordered by
  * (time, client_id, index). start == end is an empty range: CLC_SUCCESS
  * and no events. CLC_ERR_INVALID_ARG when start > end;
- * CLC_ERR_NO_CONNECTION before Connect; CLC_ERR_NOT_READER_MODE for a
- * writer-only client; CLC_ERR_NOT_ACQUIRED when this client does not hold
- * the story. Buffered events of this client are flushed first.
+ * CLC_ERR_NOT_READER_MODE for a writer-only client; CLC_ERR_NOT_ACQUIRED
+ * when this client does not hold the story (also before Connect: a client
+ * that is not connected holds none). Buffered events of this client are
+ * flushed first.
  * The checks run in ChronoLog's order: start > end and NULL names first,
  * then reader mode (a writer-only client gets CLC_ERR_NOT_READER_MODE even
- * before Connect), then the connection, then the acquisition.
+ * before Connect), then the acquisition.
  * --------------------------------------------------------------------- */
 
 /* Replays a time range into a new result *out. */

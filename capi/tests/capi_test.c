@@ -297,11 +297,11 @@ static void test_before_connect(void) {
     EXPECT(CLC_ERR_INVALID_ARG, clc_story_list(reader, "", &list));
     EXPECT(CLC_ERR_NOT_ACQUIRED, clc_story_release(reader, "c", "s"));
 
-    /* Replay: range, then reader mode, then connection. */
+    /* Replay: range, then reader mode, then the acquisition (none before Connect). */
     EXPECT(CLC_ERR_INVALID_ARG, clc_replay(reader, "c", "s", 5, 4, &events));
     EXPECT(CLC_ERR_NOT_READER_MODE, clc_replay(writer, "c", "s", 0, 10, &events));
-    EXPECT(CLC_ERR_NO_CONNECTION, clc_replay(reader, "c", "s", 0, 10, &events));
-    EXPECT(CLC_ERR_NO_CONNECTION, clc_replay_open(reader, "c", "s", 0, 10, &cursor));
+    EXPECT(CLC_ERR_NOT_ACQUIRED, clc_replay(reader, "c", "s", 0, 10, &events));
+    EXPECT(CLC_ERR_NOT_ACQUIRED, clc_replay_open(reader, "c", "s", 0, 10, &cursor));
     CHECK(events == NULL && cursor == NULL);
 
     OK(clc_client_disconnect(reader));

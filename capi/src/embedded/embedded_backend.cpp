@@ -712,13 +712,13 @@ int EmbeddedBackend::destroy_story(const std::string &chronicle, const std::stri
 // ---------------------------------------------------------------------------------------------
 // Replay
 
-// ChronoLog checks the reader mode first, then whether this client holds the story.
+// ChronoLog checks the reader mode first, then whether this client holds the story (a client
+// that is not connected holds none).
 int EmbeddedBackend::prepare_replay(const std::string &chronicle, const std::string &story,
                                     std::shared_ptr<StoryState> &state) {
     if (mode_ != CLC_MODE_READER) {
         return fail(CLC_ERR_NOT_READER_MODE, "a writer-only client cannot replay stories");
     }
-    require_connection();
     auto held = held_.find(StoryKey(chronicle, story));
     if (held == held_.end()) {
         return fail(CLC_ERR_NOT_ACQUIRED, story_label(chronicle, story) +

@@ -846,7 +846,7 @@ example:
 """,
     "attr": """\
 The chronicle must exist. Without VALUE, prints the attribute's value;
-with VALUE, sets it.
+with VALUE, changes it (as ChronoLog, only an attribute that exists).
 
 examples:
   chronolog-ctypes attr system owner

@@ -759,7 +759,12 @@ class Client:
 
     def edit_chronicle_attr(self, chronicle: str, key: str,
                             value: str) -> None:
-        """Set attribute ``key`` of a chronicle, adding it when missing."""
+        """Change attribute ``key`` of a chronicle.
+
+        As ChronoVisor, only an existing attribute (one given when the
+        chronicle was created) can be changed; raises
+        :class:`NotExistError` when the chronicle or the key is missing.
+        """
         handle = self._live_handle()
         encoded_chronicle = encode_name(chronicle, "chronicle")
         encoded_key = encode_name(key, "key")

@@ -71,12 +71,17 @@ def test_attributes_given_at_creation_are_readable(reader):
     assert reader.GetChronicleAttr("a", "kind") == (cl.CL_SUCCESS, "demo")
 
 
-def test_edit_adds_and_replaces_attributes(reader):
-    reader.create_chronicle("a", {"owner": "me"})
+def test_edit_replaces_attributes_but_adds_none(reader):
+    # As ChronoVisor, which edits only attributes that exist.
+    reader.create_chronicle("a", {"owner": "me", "kind": "demo"})
     assert reader.EditChronicleAttr("a", "owner", "you") == cl.CL_SUCCESS
-    reader.edit_chronicle_attr("a", "new", "välue")
+    reader.edit_chronicle_attr("a", "kind", "välue")
     assert reader.get_chronicle_attr("a", "owner") == "you"
-    assert reader.get_chronicle_attr("a", "new") == "välue"
+    assert reader.get_chronicle_attr("a", "kind") == "välue"
+    assert reader.EditChronicleAttr("a", "new", "v") == cl.CL_ERR_NOT_EXIST
+    with pytest.raises(cl.NotExistError, match="has no attribute 'new'"):
+        reader.edit_chronicle_attr("a", "new", "v")
+    assert reader.GetChronicleAttr("a", "new") == (cl.CL_ERR_NOT_EXIST, "")
 
 
 def test_missing_attribute_or_chronicle_gives_not_exist(reader):
@@ -174,7 +179,7 @@ def test_compatible_methods_answer_invalid_arg_and_log_it(reader, call,
 
 
 def test_names_are_utf8(reader):
-    reader.create_chronicle("chronique-été-日本")
+    reader.create_chronicle("chronique-été-日本", {"clé": "v"})
     assert reader.chronicles() == ["chronique-été-日本"]
     reader.edit_chronicle_attr("chronique-été-日本", "clé", "値")
     assert reader.get_chronicle_attr("chronique-été-日本", "clé") == "値"

@@ -62,7 +62,12 @@ def test_stories_of_a_missing_chronicle(run, filled):
     assert b" (CL_ERR_NOT_EXIST): list what exists with " in err
 
 
-def test_attr_sets_then_gets_a_value(run, filled):
+def test_attr_sets_then_gets_a_value(run, store):
+    # Attributes come from the program that created the chronicle; the tool
+    # changes them, as ChronoVisor allows, but adds none.
+    with chronolog_ctypes.Client.embedded(store) as client:
+        client.create_chronicle("web", {"owner": "nobody"})
+        client.create_chronicle("batch")
     assert run("attr", "web", "owner", "ops team \u00e9") == (0, b"", b"")
     assert run("attr", "web", "owner") == (
         0, "ops team \u00e9\n".encode("utf-8"), b"")
@@ -70,6 +75,11 @@ def test_attr_sets_then_gets_a_value(run, filled):
     assert run("attr", "web", "owner", "someone else")[0] == 0
     assert run("attr", "web", "owner")[1] == b"someone else\n"
     assert run("attr", "batch", "owner")[0] == 1
+    status, _, err = run("attr", "batch", "owner", "ops")
+    assert status == 1
+    assert err.startswith(b"chronolog-ctypes: error: cannot set attribute "
+                          b"'owner' of chronicle 'batch'")
+    assert b"(CL_ERR_NOT_EXIST)" in err
 
 
 def test_attr_of_a_missing_chronicle_or_key(run, filled):

@@ -233,9 +233,10 @@ CLC_EXPORT int clc_chronicle_destroy(clc_client_t client, const char *chronicle)
 CLC_EXPORT int clc_chronicle_get_attr(clc_client_t client, const char *chronicle, const char *key,
                                       clc_strings_t *out);
 
-/* Sets attribute key of a chronicle, adding it when missing.
+/* Changes the value of attribute key of a chronicle. As ChronoVisor, only
+ * an existing attribute can be changed: none is added.
  * CLC_ERR_INVALID_ARG for an empty key or value; CLC_ERR_NOT_EXIST when
- * the chronicle is missing. */
+ * the chronicle or the key is missing. */
 CLC_EXPORT int clc_chronicle_edit_attr(clc_client_t client, const char *chronicle,
                                        const char *key, const char *value);
 

@@ -567,14 +567,16 @@ int EmbeddedBackend::edit_chronicle_attr(const std::string &chronicle, const std
     Session session(*database_);
     session.begin_write();
     int64_t chronicle_id = existing_chronicle(session, chronicle);
-    session
-        .prepare(
-            "INSERT INTO chronicle_attrs(chronicle_id, key, value) VALUES(?, ?, ?) "
-            "ON CONFLICT(chronicle_id, key) DO UPDATE SET value = excluded.value")
-        .bind(1, chronicle_id)
-        .bind(2, key)
-        .bind(3, value)
+    // As ChronoVisor: only an existing attribute can be changed.
+    session.prepare("UPDATE chronicle_attrs SET value = ? WHERE chronicle_id = ? AND key = ?")
+        .bind(1, value)
+        .bind(2, chronicle_id)
+        .bind(3, key)
         .step();
+    if (session.changes() == 0) {
+        return fail(CLC_ERR_NOT_EXIST,
+                    "chronicle '" + chronicle + "' has no attribute '" + key + "'");
+    }
     session.commit();
     return CLC_SUCCESS;
 }

@@ -138,7 +138,10 @@ def test_console_examples(page, tmp_path, monkeypatch, capsysbinary):
         out, err = capsysbinary.readouterr()
         return status, out + err
 
+    has_chronolog = "chronolog" in chronolog_ctypes.library_info()["backends"]
     for command, expected, line in console_steps(page):
+        if has_chronolog and "(CLC_ERR_BACKEND_UNAVAILABLE)" in expected:
+            continue  # the answer of a library built without ChronoLog
         # The tool runs in this process when the line allows it (much
         # faster than a new interpreter); other lines run in bash.
         simple = _IN_PROCESS.fullmatch(command)

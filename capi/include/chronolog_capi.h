@@ -270,7 +270,9 @@ CLC_EXPORT int clc_story_release(clc_client_t client, const char *chronicle, con
 CLC_EXPORT int clc_story_destroy(clc_client_t client, const char *chronicle, const char *story);
 
 /* Logs one event whose record is the len bytes at record (record may be
- * NULL when len is 0). *time_out receives the event's timestamp in
+ * NULL when len is 0). An event with an empty record gets a timestamp but
+ * is never replayed: ChronoLog's servers discard it, and the embedded
+ * store does the same. *time_out receives the event's timestamp in
  * nanoseconds since the Unix epoch. Timestamps one client gives are
  * strictly increasing. May be called from several threads at once. */
 CLC_EXPORT int clc_story_log(clc_story_t story, const void *record, size_t len,

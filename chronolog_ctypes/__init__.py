@@ -10,11 +10,14 @@ and, on the same objects, Pythonic methods that raise
 Set ``CHRONOLOG_CTYPES_STORE=<dir>`` to make every ``Client`` use the
 embedded store in ``<dir>`` (no ChronoLog server needed), and
 ``CHRONOLOG_CTYPES_LIBRARY=<path>`` to load the library from ``<path>``.
+``CHRONOLOG_CTYPES_ARCHIVE_DIR=<dir>`` tells ``Client.wait_replayable``
+where a deployment's story archives can be seen.
 """
 
 import logging
 
 from ._native import LIBRARY_ENV, load_library
+from ._replayable import ARCHIVE_DIR_ENV
 from ._status import (
     CL_ERR_ACQUIRED,
     CL_ERR_CHRONICLE_EXISTS,
@@ -80,6 +83,7 @@ __version__ = "0.1.0"
 logging.getLogger("chronolog_ctypes").addHandler(logging.NullHandler())
 
 __all__ = [
+    "ARCHIVE_DIR_ENV",
     "AbiMismatchError",
     "AcquiredError",
     "BackendUnavailableError",

@@ -26,7 +26,7 @@ import weakref
 from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping,
                     Optional, Sequence, Tuple, Union)
 
-from . import _native
+from . import _native, _replayable
 from ._native import (ClientHandle, CursorHandle, EventsHandle, Library,
                       ServiceConfStruct, StoryHandleRef, StringsHandle)
 from ._status import (CL_ERR_INVALID_ARG, CL_SUCCESS,
@@ -911,6 +911,43 @@ class Client:
             ctypes.byref(cursor))
         self._check(status, what)
         return _ReplayIterator(self, cursor, page_size, what)
+
+    def wait_replayable(self, chronicle: str, story: str,
+                        count: Optional[int] = None,
+                        last_time: Optional[int] = None,
+                        timeout: float = 60.0,
+                        archive_dir: "Optional[Union[str, os.PathLike[str]]]"
+                        = None,
+                        first_probe_after: float = 15.0,
+                        archive_index_delay: float = 6.0) -> List[Event]:
+        """Wait until a story's events are replayable; return them all.
+
+        Replays the whole story until it has at least ``count`` events
+        and, when ``last_time`` is given, an event at or after
+        ``last_time`` (a timestamp ``log`` returned); with neither, one
+        event.  Returns that replay.  Raises :class:`QueryTimedOutError`
+        when ``timeout`` seconds pass first (one replay in progress may
+        add a second or two), and what :meth:`replay` raises.
+
+        The embedded store answers at once.  A ChronoLog deployment makes
+        events replayable seconds after they are logged, and does not
+        answer at all (ChronoLog's client then waits 180 s) a replay of a
+        story it has archived nothing of yet; so the first replay waits
+        until ``archive_index_delay`` seconds after an archive file of the
+        story appears in ``archive_dir`` (default
+        ``$CHRONOLOG_CTYPES_ARCHIVE_DIR``), or, with no archive directory
+        readable here, until ``first_probe_after`` seconds have passed.
+        A story this process replayed before is replayed at once.
+        """
+        return _replayable.wait_replayable(
+            self, chronicle, story,
+            None if count is None else checked_int(count, "count", 0,
+                                                   UINT64_MAX),
+            None if last_time is None else checked_int(last_time,
+                                                       "last_time", 0,
+                                                       UINT64_MAX),
+            float(timeout), archive_dir, float(first_probe_after),
+            float(archive_index_delay))
 
     # -- compatible methods ------------------------------------------------
 

@@ -918,7 +918,7 @@ class Client:
                         timeout: float = 60.0,
                         archive_dir: "Optional[Union[str, os.PathLike[str]]]"
                         = None,
-                        first_probe_after: float = 15.0,
+                        first_probe_after: float = 30.0,
                         archive_index_delay: float = 6.0) -> List[Event]:
         """Wait until a story's events are replayable; return them all.
 

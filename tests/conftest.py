@@ -1,10 +1,13 @@
 """Shared fixtures: the library, the header, embedded stores and clients."""
 
+import itertools
 import os
 import re
+import socket
 import subprocess
 import sys
 import textwrap
+import uuid
 from typing import Dict, List, Optional, Tuple
 
 import pytest
@@ -163,3 +166,87 @@ def run_python(code: str, env: Optional[Dict[str, str]] = None,
         result.returncode, result.stdout.decode(errors="replace"),
         result.stderr.decode(errors="replace"))
     return result
+
+
+# ---------------------------------------------------------------------------
+# A live ChronoLog deployment
+# ---------------------------------------------------------------------------
+
+#: Names the client configuration file of a running deployment; the tests
+#: that need one are skipped without it.
+LIVE_CONFIG_ENV = "CHRONOLOG_CTYPES_LIVE_CONFIG"
+
+_names = itertools.count()
+
+
+def unique_name(prefix: str) -> str:
+    """A chronicle or story name no other test, run or process uses.
+
+    A deployment keeps story archives after DestroyStory and across
+    restarts, and finds them by name, so names are never reused.
+    """
+    return "%s-%d-%d-%s" % (prefix, os.getpid(), next(_names),
+                            uuid.uuid4().hex[:8])
+
+
+def free_port(ip: str) -> int:
+    """A TCP port nothing listens on at ``ip`` now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((ip, 0))
+        return probe.getsockname()[1]
+
+
+class LiveDeployment:
+    """The deployment named by ``$CHRONOLOG_CTYPES_LIVE_CONFIG``.
+
+    ``portal`` comes from the configuration file; ``query`` too, except
+    its port: each test process listens on a port of its own, since
+    concurrent reader processes cannot share one.  ``archive_dir`` is
+    ``$CHRONOLOG_CTYPES_ARCHIVE_DIR`` or None.
+    """
+
+    def __init__(self, config_path: str) -> None:
+        config = chronolog_ctypes.load_client_config(config_path)
+        self.config_path = config_path
+        self.portal = config.portal
+        query = config.query
+        self.query = chronolog_ctypes.ClientQueryServiceConf(
+            query.proto, query.ip, free_port(query.ip), query.provider_id)
+        self.archive_dir = os.environ.get(
+            chronolog_ctypes.ARCHIVE_DIR_ENV) or None
+
+    def client(self, reader: bool = True) -> chronolog_ctypes.Client:
+        """A client of the deployment, not connected yet."""
+        return chronolog_ctypes.Client.deployment(
+            self.portal, self.query if reader else None)
+
+    def child_env(self) -> Dict[str, str]:
+        """What a child process needs to use the deployment."""
+        env = {LIVE_CONFIG_ENV: self.config_path}
+        for name in ("FI_SOCKETS_IFACE", "FI_TCP_IFACE"):
+            if name in os.environ:
+                env[name] = os.environ[name]
+        return env
+
+
+def chronolog_built() -> bool:
+    return "chronolog" in chronolog_ctypes.library_info()["backends"]
+
+
+@pytest.fixture(scope="session")
+def live_deployment() -> LiveDeployment:
+    """The live deployment; skips the test (saying why) when there is none."""
+    path = os.environ.get(LIVE_CONFIG_ENV)
+    if not path:
+        pytest.skip("no live ChronoLog deployment: set %s to its client "
+                    "configuration file" % LIVE_CONFIG_ENV)
+    if not chronolog_built():
+        pytest.skip("%s is set, but this library was built without the "
+                    "ChronoLog backend" % LIVE_CONFIG_ENV)
+    deployment = LiveDeployment(path)
+    if deployment.portal.ip.startswith("127."):
+        # libfabric would otherwise also listen on the host's other
+        # interfaces; it reads these when the first client starts.
+        os.environ.setdefault("FI_SOCKETS_IFACE", "lo")
+        os.environ.setdefault("FI_TCP_IFACE", "lo")
+    return deployment

@@ -27,6 +27,13 @@ std::string status_text(int status) {
     return std::string(status_name(status)) + " (" + status_description(status) + ")";
 }
 
+int refuse_in_forked_child() {
+    return fail(CLC_ERR_FORKED,
+                "this process was forked from one that had started ChronoLog's client, which "
+                "cannot work in the child; ChronoLog clients must be made in a process whose "
+                "parent never connected one");
+}
+
 std::map<std::string, std::string> attribute_map(const Attributes &attributes) {
     std::map<std::string, std::string> map;
     for (const auto &attribute : attributes) {
@@ -50,13 +57,12 @@ ProcessClient &ProcessClient::instance() {
     return *process_client;
 }
 
+bool ProcessClient::forked() const {
+    pid_t owner = owner_pid_.load();
+    return owner != 0 && owner != getpid();
+}
+
 int ProcessClient::refusal(const ClientSettings &settings) const {
-    if (client_ != nullptr && owner_pid_ != getpid()) {
-        return fail(CLC_ERR_FORKED,
-                    "this process was forked from one that had started ChronoLog's client, "
-                    "which cannot work in the child; ChronoLog clients must be made in a process "
-                    "whose parent never connected one");
-    }
     if (!settings_) {
         return CLC_SUCCESS;
     }
@@ -76,6 +82,9 @@ int ProcessClient::refusal(const ClientSettings &settings) const {
 }
 
 int ProcessClient::check_settings(const ClientSettings &settings) {
+    if (forked()) {
+        return refuse_in_forked_child();
+    }
     std::lock_guard<std::mutex> lock(mutex_);
     return refusal(settings);
 }
@@ -107,11 +116,14 @@ int ProcessClient::start_client(const ClientSettings &settings) {
                                          settings.describe() + ": " + error.what());
     }
     settings_ = settings;
-    owner_pid_ = getpid();
+    owner_pid_.store(getpid());
     return CLC_SUCCESS;
 }
 
 int ProcessClient::connect(const ClientSettings &settings) {
+    if (forked()) {
+        return refuse_in_forked_child();
+    }
     std::lock_guard<std::mutex> lock(mutex_);
     int status = refusal(settings);
     if (status != CLC_SUCCESS) {

@@ -16,6 +16,7 @@
 #include <chronolog_client.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -92,6 +93,7 @@ public:
 private:
     ProcessClient() = default;
 
+    bool forked() const;
     chronolog::Client &connected_client();
     int start_client(const ClientSettings &settings);
     int refusal(const ClientSettings &settings) const;
@@ -99,7 +101,9 @@ private:
     std::mutex mutex_;                        // guards every member below up to replay_mutex_
     std::optional<ClientSettings> settings_;  // set once ChronoLog's client exists
     chronolog::Client *client_ = nullptr;     // never deleted: see the file comment
-    pid_t owner_pid_ = 0;
+    // The process that started client_; read without the mutex, which a thread of the parent
+    // may have held when a child was forked.
+    std::atomic<pid_t> owner_pid_{0};
     int connections_ = 0;
     std::map<std::pair<std::string, std::string>, std::shared_ptr<SharedStory>> stories_;
 

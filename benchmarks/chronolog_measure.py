@@ -1,0 +1,269 @@
+"""Measure the ChronoLog backend against a live deployment; prints numbers.
+
+    python benchmarks/chronolog_measure.py CLIENT_CONFIG \\
+        [--cxx build/benchmarks/chronolog_log_rate] [--archive-dir DIR]
+
+What it measures, in this order:
+
+1. connect to an address where nothing listens (a free port of the
+   portal's host): how long until the error, with the GIL released;
+2. the per-event logging rate from Python (``StoryHandle.log_event``, one
+   native call and one ChronoKeeper round trip per event) against the same
+   loop in C++ over ChronoLog's client (``--cxx``, built by CMake with
+   ``-DCLC_BUILD_TESTS=ON`` when ChronoLog is found), in alternating rounds
+   so that both see the same load;
+3. Python threads logging on one story at once;
+4. the time until events just logged are replayable (``wait_replayable``),
+   and until their archive file appears when ``--archive-dir`` is given.
+
+It uses the deployment's portal, and a query port of its own.  Nothing
+here is a test: the numbers depend on the machine and its load.
+"""
+
+import argparse
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from typing import Dict, List
+
+import chronolog_ctypes as cl
+
+
+def free_port(ip: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((ip, 0))
+        return probe.getsockname()[1]
+
+
+def unique(prefix: str) -> str:
+    return "%s-%d-%s" % (prefix, os.getpid(), uuid.uuid4().hex[:8])
+
+
+def summary(values: List[float]) -> str:
+    return "median %.4g  min %.4g  max %.4g" % (
+        statistics.median(values), min(values), max(values))
+
+
+def measure_dead_connect(portal: cl.ClientPortalServiceConf,
+                         attempts: int = 5) -> None:
+    print("== connect where nothing listens")
+    port = free_port(portal.ip)
+    dead = cl.ClientPortalServiceConf(portal.proto, portal.ip, port,
+                                      portal.provider_id)
+    durations = []
+    for _ in range(attempts):
+        client = cl.Client.deployment(dead)
+        started = time.perf_counter()
+        status = client.Connect()
+        durations.append(time.perf_counter() - started)
+        client.close()
+        assert status == cl.CL_ERR_NO_CONNECTION, status
+    print("%s:%d  status CL_ERR_NO_CONNECTION  seconds: %s"
+          % (portal.ip, port, summary(durations)))
+
+    # Again with another thread counting: it runs during the calls, since
+    # they release the GIL (the call itself then takes longer, as the
+    # counting thread holds the GIL for up to sys.getswitchinterval()).
+    done = threading.Event()
+    ticks = [0, 0]
+
+    def count() -> None:
+        while not done.is_set():
+            ticks[0] += 1
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    for _ in range(attempts):
+        client = cl.Client.deployment(dead)
+        before = ticks[0]
+        client.Connect()
+        ticks[1] += ticks[0] - before
+        client.close()
+    done.set()
+    counter.join()
+    print("another thread counted %d times during %d failed connects"
+          % (ticks[1], attempts))
+
+
+def python_rate(client: cl.Client, chronicle: str, events: int, size: int,
+                warmup: int) -> Dict[str, float]:
+    story_name = unique("py")
+    story = client.acquire_story(chronicle, story_name)
+    record = b"x" * size
+    log = story.log_event
+    failures = 0
+    for _ in range(warmup):
+        failures += log(record) == 0
+    latencies = [0.0] * events
+    clock = time.perf_counter
+    start = clock()
+    for i in range(events):
+        before = clock()
+        failures += log(record) == 0
+        latencies[i] = clock() - before
+    elapsed = clock() - start
+    client.release_story(chronicle, story_name)
+    latencies.sort()
+    return {"rate": events / elapsed, "seconds": elapsed,
+            "mean_us": elapsed / events * 1e6,
+            "p50_us": latencies[len(latencies) // 2] * 1e6,
+            "p99_us": latencies[int(0.99 * (len(latencies) - 1))] * 1e6,
+            "failures": failures}
+
+
+def cxx_rate(program: str, config: str, events: int, size: int,
+             warmup: int) -> Dict[str, float]:
+    done = subprocess.run([program, config, str(events), str(size),
+                           str(warmup)], capture_output=True, text=True,
+                          timeout=600, check=True)
+    fields = dict(re.findall(r"(\w+)=(\S+)", done.stdout))
+    return {key: float(value) for key, value in fields.items()
+            if key != "language"}
+
+
+def measure_rates(client: cl.Client, args: argparse.Namespace) -> None:
+    print("== per-event log_event, %d events of %d bytes per run"
+          % (args.events, args.size))
+    chronicle = unique("rate")
+    client.create_chronicle(chronicle)
+    ratios = []
+    python_rates = []
+    cxx_rates = []
+    for round_number in range(args.rounds):
+        runs = []
+        if args.cxx:
+            cxx = cxx_rate(args.cxx, args.config, args.events, args.size,
+                           args.warmup)
+            cxx_rates.append(cxx["rate"])
+            runs.append(("c++", cxx))
+        python = python_rate(client, chronicle, args.events, args.size,
+                             args.warmup)
+        python_rates.append(python["rate"])
+        runs.append(("python", python))
+        for language, run in runs:
+            print("round %d %-6s %8.1f events/s  mean %7.1f us  p50 %7.1f "
+                  "us  p99 %8.1f us  failures %d"
+                  % (round_number + 1, language, run["rate"], run["mean_us"],
+                     run["p50_us"], run["p99_us"], run["failures"]))
+        if args.cxx:
+            ratios.append(python["rate"] / cxx["rate"])
+            print("round %d python/c++ %.3f" % (round_number + 1,
+                                                ratios[-1]))
+    print("python events/s: %s" % summary(python_rates))
+    if args.cxx:
+        print("c++ events/s:    %s" % summary(cxx_rates))
+        print("python/c++ ratio per round: %s" % summary(ratios))
+        print("ratio of the medians: %.3f" % (statistics.median(python_rates)
+                                              / statistics.median(cxx_rates)))
+
+
+def measure_threads(client: cl.Client, args: argparse.Namespace) -> None:
+    print("== Python threads logging on one story at once, %d events in all"
+          % args.events)
+    chronicle = unique("threads")
+    client.create_chronicle(chronicle)
+    record = b"x" * args.size
+    single = None
+    for count in args.threads:
+        story_name = unique("t%d" % count)
+        story = client.acquire_story(chronicle, story_name)
+        for _ in range(args.warmup):
+            story.log_event(record)
+        share = args.events // count
+        failures = [0] * count
+
+        def work(worker: int) -> None:
+            log = story.log_event
+            for _ in range(share):
+                failures[worker] += log(record) == 0
+
+        workers = [threading.Thread(target=work, args=(worker,))
+                   for worker in range(count)]
+        started = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        elapsed = time.perf_counter() - started
+        client.release_story(chronicle, story_name)
+        rate = share * count / elapsed
+        single = single or rate
+        print("%d threads: %8.1f events/s  (x%.2f of one thread)  "
+              "failures %d" % (count, rate, rate / single, sum(failures)))
+
+
+def measure_replayable(client: cl.Client, args: argparse.Namespace) -> None:
+    print("== time until logged events are replayable (%d events each)"
+          % args.burst)
+    chronicle = unique("replayable")
+    client.create_chronicle(chronicle)
+    for attempt in range(args.replay_rounds):
+        story_name = "s%d" % attempt
+        story = client.acquire_story(chronicle, story_name)
+        times = [story.log(b"event %d" % i) for i in range(args.burst)]
+        logged = time.monotonic()
+        archived = None
+        if args.archive_dir:
+            prefix = "%s.%s." % (chronicle, story_name)
+            while archived is None:
+                if any(name.startswith(prefix)
+                       for name in os.listdir(args.archive_dir)):
+                    archived = time.monotonic() - logged
+                else:
+                    time.sleep(0.05)
+        events = client.wait_replayable(chronicle, story_name,
+                                        count=args.burst,
+                                        last_time=times[-1], timeout=300,
+                                        archive_dir=args.archive_dir)
+        replayable = time.monotonic() - logged
+        started = time.monotonic()
+        again = client.replay(chronicle, story_name)
+        one_replay = time.monotonic() - started
+        client.release_story(chronicle, story_name)
+        print("attempt %d: archive file after %s, all %d events replayable "
+              "after %.1f s; one more replay took %.2f s (%d events)"
+              % (attempt + 1,
+                 "%.1f s" % archived if archived is not None else "(unseen)",
+                 len(events), replayable, one_replay, len(again)))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config", help="the deployment's client config file")
+    parser.add_argument("--cxx", help="the chronolog_log_rate program")
+    parser.add_argument("--archive-dir",
+                        default=os.environ.get(cl.ARCHIVE_DIR_ENV))
+    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=lambda text: [
+        int(part) for part in text.split(",")], default=[1, 2, 4])
+    parser.add_argument("--burst", type=int, default=100)
+    parser.add_argument("--replay-rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    config = cl.load_client_config(args.config)
+    print("library: %s" % cl.library_info())
+    measure_dead_connect(config.portal)
+
+    query = cl.ClientQueryServiceConf(config.query.proto, config.query.ip,
+                                      free_port(config.query.ip),
+                                      config.query.provider_id)
+    with cl.Client.deployment(config.portal, query) as client:
+        # Replayable first: the logging runs leave the servers busy
+        # archiving for a while.
+        measure_replayable(client, args)
+        measure_rates(client, args)
+        measure_threads(client, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

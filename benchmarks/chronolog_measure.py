@@ -7,14 +7,14 @@ What it measures, in this order:
 
 1. connect to an address where nothing listens (a free port of the
    portal's host): how long until the error, with the GIL released;
-2. the per-event logging rate from Python (``StoryHandle.log_event``, one
+2. the time until events just logged are replayable (``wait_replayable``),
+   and until their archive file appears when ``--archive-dir`` is given;
+3. the per-event logging rate from Python (``StoryHandle.log_event``, one
    native call and one ChronoKeeper round trip per event) against the same
    loop in C++ over ChronoLog's client (``--cxx``, built by CMake with
    ``-DCLC_BUILD_TESTS=ON`` when ChronoLog is found), in alternating rounds
    so that both see the same load;
-3. Python threads logging on one story at once;
-4. the time until events just logged are replayable (``wait_replayable``),
-   and until their archive file appears when ``--archive-dir`` is given.
+4. Python threads logging on one story at once.
 
 It uses the deployment's portal, and a query port of its own.  Nothing
 here is a test: the numbers depend on the machine and its load.

@@ -161,9 +161,20 @@ CLC_EXPORT int clc_log_next(int *level, char *buf, size_t cap, size_t *len);
 
 /* Creates a client of the real ChronoLog deployment. query == NULL makes a
  * writer-only client; otherwise query is the endpoint this client listens
- * on for replay results. The client is not connected.
+ * on for replay results (not ChronoPlayer's address: two reader processes
+ * on one host need two ports). The client is not connected.
+ * ChronoLog allows one client per process: the first connect of the
+ * process starts it with that client's settings, for the life of the
+ * process, and every client of the process shares it (one connection, one
+ * client id). A client whose settings differ (another portal; for a
+ * reader, another query endpoint or a writer-only start) is refused with
+ * CLC_ERR_INVALID_ARG, here when the process's ChronoLog client already
+ * runs, else at connect; a writer-only client may share a reader's.
  * Returns CLC_ERR_BACKEND_UNAVAILABLE when the library was built without
- * ChronoLog, CLC_ERR_INVALID_ARG for bad settings. */
+ * ChronoLog, CLC_ERR_INVALID_ARG for bad settings (for TCP-based
+ * protocols the ip must be a dotted IPv4 address; a query port must not
+ * be 0), CLC_ERR_FORKED in a process forked from one whose ChronoLog
+ * client had started. */
 CLC_EXPORT int clc_client_create(const clc_service_conf *portal, const clc_service_conf *query,
                                  clc_client_t *out);
 
@@ -185,7 +196,14 @@ CLC_EXPORT int clc_client_free(clc_client_t client);
 /* Connects (embedded: opens the store and registers a client id; a client
  * connecting again after Disconnect gets a new id). Connecting a connected
  * client returns CLC_SUCCESS. Embedded: CLC_ERR_STORE_IO when the store
- * cannot be created or opened, with a message naming the path. */
+ * cannot be created or opened, with a message naming the path.
+ * ChronoLog: unless another client of the process is connected, first
+ * opens a TCP connection to the portal (TCP-based protocols), and returns
+ * CLC_ERR_NO_CONNECTION when it is refused or not accepted within 5 s;
+ * the first connect of the process then starts ChronoLog's client (about
+ * 0.1 s), which a reader cannot do while another process listens on its
+ * query endpoint (CLC_ERR_INVALID_ARG). ChronoLog's own answer is returned
+ * otherwise. */
 CLC_EXPORT int clc_client_connect(clc_client_t client);
 
 /* Disconnects. CLC_SUCCESS when not connected. CLC_ERR_ACQUIRED when a
@@ -196,7 +214,8 @@ CLC_EXPORT int clc_client_disconnect(clc_client_t client);
 /* Whether the client is connected (1) or not (0), in *out. */
 CLC_EXPORT int clc_client_is_connected(clc_client_t client, int *out);
 
-/* The client id given at Connect. CLC_ERR_NO_CONNECTION before. */
+/* The client id given at Connect. CLC_ERR_NO_CONNECTION before.
+ * ChronoLog: CLC_ERR_UNKNOWN, as its client does not reveal the id. */
 CLC_EXPORT int clc_client_id(clc_client_t client, uint64_t *out);
 
 /* The backend (CLC_BACKEND_EMBEDDED or CLC_BACKEND_CHRONOLOG) and mode
@@ -204,7 +223,8 @@ CLC_EXPORT int clc_client_id(clc_client_t client, uint64_t *out);
 CLC_EXPORT int clc_client_info(clc_client_t client, int *backend, int *mode);
 
 /* Makes every event this client has logged durable (embedded: written to
- * the store). Replay, release and disconnect do this themselves. */
+ * the store; ChronoLog: nothing to do, as logging waits for ChronoKeeper).
+ * Replay, release and disconnect do this themselves. */
 CLC_EXPORT int clc_client_flush(clc_client_t client);
 
 /* ------------------------------------------------------------------------
@@ -262,7 +282,9 @@ CLC_EXPORT int clc_story_acquire(clc_client_t client, const char *chronicle, con
 /* Releases a story this client holds, after flushing its events. Its
  * handle becomes stale. CLC_ERR_NOT_ACQUIRED when this client does not
  * hold it, also before Connect (as ChronoLog checks this first). When the
- * flush fails the story stays acquired. */
+ * flush fails the story stays acquired. ChronoLog: the story is released
+ * in ChronoLog when the last client of the process that holds it releases
+ * it; waits for log calls in progress on it. */
 CLC_EXPORT int clc_story_release(clc_client_t client, const char *chronicle, const char *story);
 
 /* Destroys a story and its events. CLC_ERR_NOT_EXIST when missing;
@@ -273,8 +295,12 @@ CLC_EXPORT int clc_story_destroy(clc_client_t client, const char *chronicle, con
  * NULL when len is 0). An event with an empty record gets a timestamp but
  * is never replayed: ChronoLog's servers discard it, and the embedded
  * store does the same. *time_out receives the event's timestamp in
- * nanoseconds since the Unix epoch. Timestamps one client gives are
- * strictly increasing. May be called from several threads at once. */
+ * nanoseconds since the Unix epoch. Embedded: timestamps one client gives
+ * are strictly increasing. ChronoLog: the clock is read at each call, so
+ * they increase along one thread, and one round trip to a ChronoKeeper is
+ * made; CL_ERR_NO_KEEPERS when ChronoLog could not deliver the event
+ * (its log_event returned 0). May be called from several threads at
+ * once. */
 CLC_EXPORT int clc_story_log(clc_story_t story, const void *record, size_t len,
                              uint64_t *time_out);
 
@@ -300,13 +326,23 @@ CLC_EXPORT int clc_story_log_many(clc_story_t story, const void *records,
  * The checks run in ChronoLog's order: start > end and NULL names first,
  * then reader mode (a writer-only client gets CLC_ERR_NOT_READER_MODE even
  * before Connect), then the acquisition.
- * --------------------------------------------------------------------- */
+ *
+ * ChronoLog: events are replayable seconds after they are logged, once the
+ * servers have archived them, and part of a range may come before the
+ * rest. ChronoPlayer does not answer a range of which it has archived
+ * nothing (a story archived nothing yet, or a range with no event): the
+ * call then returns CL_ERR_QUERY_TIMED_OUT after ChronoLog's fixed 180 s.
+ * A process runs one replay at a time (ChronoLog's client has one query
+ * slot); the others wait for it. */
 
 /* Replays a time range into a new result *out. */
 CLC_EXPORT int clc_replay(clc_client_t client, const char *chronicle, const char *story,
                           uint64_t start, uint64_t end, clc_events_t *out);
 
-/* Opens a paged replay of a time range: the same checks as clc_replay. */
+/* Opens a paged replay of a time range: the same checks as clc_replay.
+ * ChronoLog: the whole range is fetched here and kept in memory until the
+ * cursor is freed, as ChronoLog answers a range at once and never answers
+ * an empty one. */
 CLC_EXPORT int clc_replay_open(clc_client_t client, const char *chronicle, const char *story,
                                uint64_t start, uint64_t end, clc_cursor_t *out);
 

@@ -122,6 +122,7 @@ def wait_replayable(client: "Client", chronicle: str, story: str,
             events = client.replay(chronicle, story, 0, _UINT64_MAX)
             if not answered:
                 answered = True
+                pause = _FIRST_PAUSE
                 with _answered_lock:
                     _answered.add(key)
             found = len(events)
@@ -134,7 +135,9 @@ def wait_replayable(client: "Client", chronicle: str, story: str,
         if now >= deadline:
             break
         time.sleep(min(pause, deadline - now))
-        pause = min(pause * 2, _LONGEST_PAUSE)
+        if answered:
+            # A replay takes a second or more itself.
+            pause = min(pause * 2, _LONGEST_PAUSE)
 
     wanted = []
     if count is not None:

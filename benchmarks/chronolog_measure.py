@@ -135,16 +135,20 @@ def measure_rates(client: cl.Client, args: argparse.Namespace) -> None:
     ratios = []
     python_rates = []
     cxx_rates = []
+    python_p50 = []
+    cxx_p50 = []
     for round_number in range(args.rounds):
         runs = []
         if args.cxx:
             cxx = cxx_rate(args.cxx, args.config, args.events, args.size,
                            args.warmup)
             cxx_rates.append(cxx["rate"])
+            cxx_p50.append(cxx["p50_us"])
             runs.append(("c++", cxx))
         python = python_rate(client, chronicle, args.events, args.size,
                              args.warmup)
         python_rates.append(python["rate"])
+        python_p50.append(python["p50_us"])
         runs.append(("python", python))
         for language, run in runs:
             print("round %d %-6s %8.1f events/s  mean %7.1f us  p50 %7.1f "
@@ -156,11 +160,17 @@ def measure_rates(client: cl.Client, args: argparse.Namespace) -> None:
             print("round %d python/c++ %.3f" % (round_number + 1,
                                                 ratios[-1]))
     print("python events/s: %s" % summary(python_rates))
+    print("python p50 us:   %s" % summary(python_p50))
     if args.cxx:
         print("c++ events/s:    %s" % summary(cxx_rates))
-        print("python/c++ ratio per round: %s" % summary(ratios))
-        print("ratio of the medians: %.3f" % (statistics.median(python_rates)
-                                              / statistics.median(cxx_rates)))
+        print("c++ p50 us:      %s" % summary(cxx_p50))
+        print("python/c++ rate ratio per round: %s" % summary(ratios))
+        print("python/c++, medians of the rates: %.3f" % (
+            statistics.median(python_rates) / statistics.median(cxx_rates)))
+        # The median call is one round trip on a quiet moment: the least
+        # disturbed by the other jobs of the machine.
+        print("python/c++, medians of the p50 call rates: %.3f" % (
+            statistics.median(cxx_p50) / statistics.median(python_p50)))
 
 
 def measure_threads(client: cl.Client, args: argparse.Namespace) -> None:
@@ -239,10 +249,10 @@ def main() -> int:
     parser.add_argument("--cxx", help="the chronolog_log_rate program")
     parser.add_argument("--archive-dir",
                         default=os.environ.get(cl.ARCHIVE_DIR_ENV))
-    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--warmup", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--threads", type=lambda text: [
         int(part) for part in text.split(",")], default=[1, 2, 4])
     parser.add_argument("--burst", type=int, default=100)

@@ -190,3 +190,15 @@ def test_the_deployments_configuration_file_is_read(live_deployment):
         client.create_chronicle(name)
         assert name in client.chronicles()
         client.destroy_chronicle(name)
+
+
+def test_a_process_that_never_closes_its_clients_exits_cleanly(
+        live_deployment):
+    result = run_python(_CHILD_SETUP + """
+first = cl.Client.deployment(portal, query).connect()
+second = cl.Client.deployment(portal).connect()
+first.create_chronicle(name)
+story = second.acquire_story(name, "s")
+print(story.log(b"left behind") > 0)
+""", env=_child_env(live_deployment))
+    assert result.stdout == b"True\n"

@@ -14,7 +14,10 @@ What it measures, in this order:
    loop in C++ over ChronoLog's client (``--cxx``, built by CMake with
    ``-DCLC_BUILD_TESTS=ON`` when ChronoLog is found), in alternating rounds
    so that both see the same load;
-4. Python threads logging on one story at once.
+4. Python threads logging on one story at once;
+5. what a log_event costs without a server (the Python method, the native
+   call and the shim, on the embedded store): a bound on what the binding
+   adds to each round trip.
 
 It uses the deployment's portal, and a query port of its own.  Nothing
 here is a test: the numbers depend on the machine and its load.
@@ -173,6 +176,29 @@ def measure_rates(client: cl.Client, args: argparse.Namespace) -> None:
             statistics.median(cxx_p50) / statistics.median(python_p50)))
 
 
+def measure_binding_cost(args: argparse.Namespace) -> None:
+    """What a log_event costs without any server: the Python method, the
+    native call and the shim, on the embedded store (whose logging only
+    appends to memory).  It bounds what the binding adds to a round trip."""
+    print("== the binding's own cost per log_event (embedded store, no "
+          "server)")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as store:
+        with cl.Client.embedded(store) as client:
+            client.create_chronicle("c")
+            story = client.acquire_story("c", "s")
+            record = b"x" * args.size
+            log = story.log_event
+            costs = []
+            for _ in range(5):
+                started = time.perf_counter()
+                for _ in range(100000):
+                    log(record)
+                costs.append((time.perf_counter() - started) / 100000 * 1e6)
+    print("microseconds per call: %s" % summary(costs))
+
+
 def measure_threads(client: cl.Client, args: argparse.Namespace) -> None:
     print("== Python threads logging on one story at once, %d events in all"
           % args.events)
@@ -272,6 +298,7 @@ def main() -> int:
         measure_replayable(client, args)
         measure_rates(client, args)
         measure_threads(client, args)
+    measure_binding_cost(args)
     return 0
 
 

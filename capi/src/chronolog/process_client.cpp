@@ -107,9 +107,9 @@ int ProcessClient::start_client(const ClientSettings &settings) {
             query.IP = settings.query.ip;
             query.PORT = uint16_t(settings.query.port);
             query.PROVIDER_ID = uint16_t(settings.query.provider_id);
-            client_ = new chronolog::Client(portal, query);
+            client_.store(new chronolog::Client(portal, query));
         } else {
-            client_ = new chronolog::Client(portal);
+            client_.store(new chronolog::Client(portal));
         }
     } catch (const std::exception &error) {
         return fail(CLC_ERR_UNKNOWN, "ChronoLog's client could not start for " +
@@ -147,7 +147,7 @@ int ProcessClient::connect(const ClientSettings &settings) {
         }
     }
 
-    status = client_->Connect();
+    status = client_.load()->Connect();
     if (status != CLC_SUCCESS) {
         return fail(status, "ChronoVisor at " + describe_endpoint(settings_->portal) +
                                 " refused the connection: " + status_text(status));
@@ -161,7 +161,7 @@ int ProcessClient::disconnect() {
     if (connections_ == 0 || --connections_ > 0) {
         return CLC_SUCCESS;
     }
-    int status = client_->Disconnect();
+    int status = client_.load()->Disconnect();
     if (status != CLC_SUCCESS) {
         return fail(status,
                     "ChronoVisor did not confirm the disconnection: " + status_text(status));
@@ -170,8 +170,7 @@ int ProcessClient::disconnect() {
 }
 
 chronolog::Client &ProcessClient::connected_client() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return *client_;
+    return *client_.load();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,7 +254,8 @@ int ProcessClient::acquire_story(const std::string &chronicle, const std::string
         return CLC_SUCCESS;
     }
 
-    auto acquired = client_->AcquireStory(chronicle, story, attribute_map(attributes), flags);
+    auto acquired =
+        client_.load()->AcquireStory(chronicle, story, attribute_map(attributes), flags);
     if (acquired.first != CLC_SUCCESS) {
         return fail(acquired.first, "cannot acquire " + story_label(chronicle, story) + ": " +
                                         status_text(acquired.first));
@@ -279,7 +279,7 @@ int ProcessClient::release_story(const std::shared_ptr<SharedStory> &shared) {
     // Waits for the log calls in flight; ChronoLog frees the handle.
     std::unique_lock<std::shared_mutex> guard(shared->guard);
     shared->handle = nullptr;
-    int status = client_->ReleaseStory(shared->chronicle, shared->story);
+    int status = client_.load()->ReleaseStory(shared->chronicle, shared->story);
     if (status != CLC_SUCCESS) {
         // ChronoLog's client has dropped the story whatever the answer; only ChronoVisor's
         // record of the acquisition may remain, which nothing here can change.

@@ -68,7 +68,8 @@ public:
     int connect(const ClientSettings &settings);
     int disconnect();
 
-    // These need a connected client (the caller checks its own connection first).
+    // These need a connected client (the caller checks its own connection first); they do not
+    // wait for the connect, acquire and release calls of other clients.
     int create_chronicle(const std::string &chronicle, const Attributes &attributes, int &flags);
     int destroy_chronicle(const std::string &chronicle);
     int get_chronicle_attr(const std::string &chronicle, const std::string &key,
@@ -98,12 +99,15 @@ private:
     int start_client(const ClientSettings &settings);
     int refusal(const ClientSettings &settings) const;
 
-    std::mutex mutex_;                        // guards every member below up to replay_mutex_
-    std::optional<ClientSettings> settings_;  // set once ChronoLog's client exists
-    chronolog::Client *client_ = nullptr;     // never deleted: see the file comment
-    // The process that started client_; read without the mutex, which a thread of the parent
-    // may have held when a child was forked.
+    // Set once and never deleted (see the file comment), so read without the mutex; the process
+    // that started it, read without the mutex, which a thread of the parent may have held when
+    // a child was forked.
+    std::atomic<chronolog::Client *> client_{nullptr};
     std::atomic<pid_t> owner_pid_{0};
+
+    std::mutex mutex_;  // guards every member below up to replay_mutex_; held while connecting,
+                        // acquiring and releasing
+    std::optional<ClientSettings> settings_;  // set once ChronoLog's client exists
     int connections_ = 0;
     std::map<std::pair<std::string, std::string>, std::shared_ptr<SharedStory>> stories_;
 

@@ -7,6 +7,11 @@ from chronolog_ctypes import _replayable
 from conftest import unique_name
 
 
+@pytest.fixture(autouse=True)
+def _no_archive_directory_from_outside(monkeypatch):
+    monkeypatch.delenv(cl.ARCHIVE_DIR_ENV, raising=False)
+
+
 class FakeDeploymentClient:
     """Stands for a client of a deployment: counts replays, returns events."""
 
@@ -96,8 +101,7 @@ def test_files_of_other_stories_do_not_count(tmp_path):
     assert _wait(client, story, archive_dir=str(tmp_path)) == _events(1)
 
 
-def test_without_an_archive_directory_the_first_replay_waits(monkeypatch):
-    monkeypatch.delenv(cl.ARCHIVE_DIR_ENV, raising=False)
+def test_without_an_archive_directory_the_first_replay_waits():
     client = FakeDeploymentClient(_events(2))
     story = unique_name("guess")
     with pytest.raises(cl.QueryTimedOutError) as caught:

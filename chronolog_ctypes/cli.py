@@ -21,6 +21,7 @@ import errno
 import json
 import os
 import re
+import stat
 import sys
 import time
 from typing import (
@@ -352,11 +353,22 @@ def parse_delimiter(text: str) -> bytes:
 
 
 def _check_inputs(paths: Sequence[str]) -> None:
-    """Open and close every input file, so that none fails half-way."""
+    """Check that every input can be read, so that none fails half-way.
+
+    A regular file (or a directory, which then fails) is opened and closed
+    again. A named pipe or a device is only checked for read permission:
+    opening and closing a pipe would cut off its writer, and the open
+    that reads it would then wait forever.
+    """
     for path in paths:
         if path == "-":
             continue
         try:
+            if _is_stream(path):
+                if not os.access(path, os.R_OK):
+                    raise PermissionError(errno.EACCES,
+                                          os.strerror(errno.EACCES), path)
+                continue
             with open(path, "rb"):
                 pass
         except OSError as error:
@@ -366,6 +378,15 @@ def _check_inputs(paths: Sequence[str]) -> None:
                 "check the path and its permissions; nothing was logged",
                 EXIT_FILE,
             ) from error
+
+
+def _is_stream(path: str) -> bool:
+    """Whether ``path`` is a named pipe or a character device."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False  # the open that follows reports why
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
 
 
 @contextlib.contextmanager
@@ -815,7 +836,7 @@ _EPILOGS = {
     "ingest": """\
 Every line of the inputs becomes one event (line ending removed, CRLF
 included; bytes kept as they are). The chronicle and the story are created
-when missing. Every FILE is opened once before anything is logged: a
+when missing. Every FILE is checked before anything is logged: a
 missing or unreadable one stops the command (exit status 3) with nothing
 logged. A summary is printed at the end.
 

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -174,3 +175,34 @@ def test_output_that_cannot_be_written(long_store, monkeypatch, capsys):
     assert capsys.readouterr().err == (
         "chronolog-ctypes: error: cannot write the output: No space left on "
         "device (ENOSPC): check where standard output goes\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_is_opened_only_to_be_read(tmp_path):
+    fifo = str(tmp_path / "pipe")
+    os.mkfifo(fifo)
+    lines = b"".join(b"line %d\n" % number for number in range(1000))
+
+    def write():
+        try:
+            with open(fifo, "wb") as stream:
+                stream.write(lines)
+        except BrokenPipeError:
+            pass  # the reader closed it: the assertions below say so
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    store = str(tmp_path / "store")
+    try:
+        done = subprocess.run(tool("--store", store, "ingest", "-q", "c", "s",
+                                   fifo), env=child_env(), timeout=20,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    finally:
+        if writer.is_alive():  # never opened for reading: let it go
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join(10)
+
+    assert (done.returncode, done.stderr) == (0, b"")
+    replayed = subprocess.run(tool("--store", store, "replay", "c", "s"),
+                              env=child_env(), stdout=subprocess.PIPE)
+    assert replayed.stdout == lines

@@ -1094,6 +1094,12 @@ def _run(argv: Sequence[str]) -> int:
 
     backend = {name: getattr(args, name, None)
                for name in ("store", "config", "portal", "query")}
+    for name, value in backend.items():
+        if value is not None and not value.strip():
+            # An unset shell variable, as in --store "$DIR": never read it
+            # as the default.
+            raise usage_error("--%s is empty" % name,
+                              "give a value, or leave --%s out" % name)
     where = _describe_backend(**backend)
     try:
         client = open_client(reader=needs_reader, **backend)

@@ -311,3 +311,13 @@ def test_a_bad_library_variable_is_named_as_what_to_fix(monkeypatch):
         "CHRONOLOG_CTYPES_LIBRARY, or unset it to use the copy installed "
         "with the package")
     assert failure.exit_code == cli.EXIT_UNAVAILABLE
+
+
+@pytest.mark.parametrize("option", ["--store", "--config", "--portal", "--query"])
+def test_an_empty_backend_option_is_a_usage_error(run, option):
+    status, out, err = run(option, "", "chronicles")
+
+    assert (status, out) == (cli.EXIT_USAGE, b"")
+    assert err.decode() == (
+        "chronolog-ctypes: error: %s is empty (CL_ERR_INVALID_ARG): give a "
+        "value, or leave %s out\n" % (option, option))

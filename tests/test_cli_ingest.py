@@ -11,32 +11,6 @@ from chronolog_ctypes import cli
 from chronolog_ctypes._timeparse import format_time
 
 
-class _Stdin:
-    """A stand-in for sys.stdin whose .buffer holds the given bytes."""
-
-    def __init__(self, data):
-        self.buffer = io.BytesIO(data)
-
-    def isatty(self):
-        return False
-
-
-@pytest.fixture
-def run(tmp_path, capsysbinary, monkeypatch):
-    """Run the tool in-process on a fresh store: (exit status, out, err)."""
-    monkeypatch.delenv("CHRONOLOG_CTYPES_STORE", raising=False)
-    monkeypatch.chdir(tmp_path)
-    store = str(tmp_path / "store")
-
-    def run_cli(*args, stdin=b""):
-        monkeypatch.setattr(sys, "stdin", _Stdin(stdin))
-        status = cli.main(["--store", store] + list(args))
-        out, err = capsysbinary.readouterr()
-        return status, out, err
-
-    return run_cli
-
-
 def records(run, chronicle="c", story="s"):
     """Return the records of a story, replayed as jsonl (lossless)."""
     status, out, err = run("replay", chronicle, story, "--format", "jsonl")

@@ -1,36 +1,9 @@
 """chronolog-ctypes chronicles, stories, attr and destroy."""
 
-import io
-import sys
 
 import pytest
 
 import chronolog_ctypes
-from chronolog_ctypes import cli
-
-
-class _Stdin:
-    def __init__(self, data):
-        self.buffer = io.BytesIO(data)
-
-
-@pytest.fixture
-def store(tmp_path):
-    return str(tmp_path / "store")
-
-
-@pytest.fixture
-def run(store, capsysbinary, monkeypatch):
-    """Run the tool in-process on a fresh store: (exit status, out, err)."""
-    monkeypatch.delenv("CHRONOLOG_CTYPES_STORE", raising=False)
-
-    def run_cli(*args, stdin=b""):
-        monkeypatch.setattr(sys, "stdin", _Stdin(stdin))
-        status = cli.main(["--store", store] + list(args))
-        out, err = capsysbinary.readouterr()
-        return status, out, err
-
-    return run_cli
 
 
 @pytest.fixture

@@ -9,23 +9,11 @@ import threading
 
 import pytest
 
-import chronolog_ctypes
 from chronolog_ctypes import cli
 
+from conftest import FakeStdin, child_env
+
 LINES = 20000  # about 1.6 MB: well beyond a pipe's buffer
-
-
-def child_env(**extra):
-    """The environment of a child that imports this package and library."""
-    env = dict(os.environ)
-    parent = os.path.dirname(os.path.dirname(
-        os.path.abspath(chronolog_ctypes.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(
-        [parent] + [path for path in [env.get("PYTHONPATH")] if path])
-    env["CHRONOLOG_CTYPES_LIBRARY"] = chronolog_ctypes.library_info()["path"]
-    env.pop("CHRONOLOG_CTYPES_STORE", None)
-    env.update(extra)
-    return env
 
 
 def tool(*args):
@@ -39,7 +27,7 @@ def long_store(tmp_path_factory):
     data = b"".join(b"event %06d %s\n" % (number, b"x" * 66)
                     for number in range(LINES))
     saved = sys.stdin
-    sys.stdin = type("Stdin", (), {"buffer": io.BytesIO(data)})()
+    sys.stdin = FakeStdin(data)
     try:
         assert cli.main(["--store", store, "ingest", "-q", "c", "s"]) == 0
     finally:

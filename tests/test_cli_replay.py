@@ -4,7 +4,6 @@ import base64
 import csv
 import io
 import json
-import sys
 
 import pytest
 
@@ -20,26 +19,6 @@ RECORDS = [
     b"nul \x00 inside",
     b"surrogate \xed\xa0\x80",
 ]
-
-
-class _Stdin:
-    def __init__(self, data):
-        self.buffer = io.BytesIO(data)
-
-
-@pytest.fixture
-def run(tmp_path, capsysbinary, monkeypatch):
-    """Run the tool in-process on a fresh store: (exit status, out, err)."""
-    monkeypatch.delenv("CHRONOLOG_CTYPES_STORE", raising=False)
-    store = str(tmp_path / "store")
-
-    def run_cli(*args, stdin=b""):
-        monkeypatch.setattr(sys, "stdin", _Stdin(stdin))
-        status = cli.main(["--store", store] + list(args))
-        out, err = capsysbinary.readouterr()
-        return status, out, err
-
-    return run_cli
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ In docs/cli/*.md and docs/logging-handler.md:
 Other blocks (```sh, ```json, ```text) are not run.
 """
 
-import io
 import json
 import os
 import re
@@ -28,8 +27,9 @@ from pathlib import Path
 
 import pytest
 
-import chronolog_ctypes
 from chronolog_ctypes import cli
+
+from conftest import FakeStdin, child_env
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 PAGES = sorted((DOCS / "cli").glob("*.md")) + [DOCS / "logging-handler.md"]
@@ -89,14 +89,9 @@ def matches(expected, actual):
     return re.fullmatch(pattern, actual.rstrip("\n"), re.S) is not None
 
 
-def child_env(workdir):
-    env = dict(os.environ)
-    parent = os.path.dirname(os.path.dirname(
-        os.path.abspath(chronolog_ctypes.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(
-        [parent] + [path for path in [env.get("PYTHONPATH")] if path])
-    env["CHRONOLOG_CTYPES_LIBRARY"] = chronolog_ctypes.library_info()["path"]
-    env["CHRONOLOG_CTYPES_STORE"] = str(workdir / "store")
+def docs_env(workdir):
+    """A child's environment: the store workdir/store, the tool on PATH."""
+    env = child_env(CHRONOLOG_CTYPES_STORE=str(workdir / "store"))
 
     bin_dir = workdir / ".bin"
     bin_dir.mkdir(exist_ok=True)
@@ -127,13 +122,12 @@ def test_matches_understands_the_ellipsis():
 
 @pytest.mark.parametrize("page", CONSOLE_PAGES, ids=lambda page: page.name)
 def test_console_examples(page, tmp_path, monkeypatch, capsysbinary):
-    env = child_env(tmp_path)
+    env = docs_env(tmp_path)
     monkeypatch.setenv("CHRONOLOG_CTYPES_STORE", env["CHRONOLOG_CTYPES_STORE"])
     monkeypatch.chdir(tmp_path)
 
     def in_process(arguments, stdin=b""):
-        monkeypatch.setattr(sys, "stdin", type("Stdin", (), {
-            "buffer": io.BytesIO(stdin)})())
+        monkeypatch.setattr(sys, "stdin", FakeStdin(stdin))
         status = cli.main(shlex.split(arguments))
         out, err = capsysbinary.readouterr()
         return status, out + err
@@ -183,7 +177,7 @@ def test_python_examples(page, tmp_path):
     steps = python_steps(page)
     done = subprocess.run(
         [sys.executable, "-c", _RUNNER], cwd=str(tmp_path),
-        env=child_env(tmp_path), stdout=subprocess.PIPE,
+        env=docs_env(tmp_path), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, timeout=120,
         input=json.dumps([code for code, _, _ in steps]).encode())
 

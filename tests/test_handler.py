@@ -3,9 +3,6 @@
 import logging
 import logging.config
 import os
-import subprocess
-import sys
-import textwrap
 import threading
 
 import pytest
@@ -13,11 +10,7 @@ import pytest
 import chronolog_ctypes
 from chronolog_ctypes.handler import ChronologHandler
 
-
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.delenv("CHRONOLOG_CTYPES_STORE", raising=False)
-    return str(tmp_path / "store")
+from conftest import run_child
 
 
 @pytest.fixture
@@ -303,20 +296,6 @@ def test_dict_config_with_string_arguments(store, request):
     assert replayed(store) == [b"INFO configured", b"ERROR by dictConfig"]
 
 
-def run_child(code, store):
-    env = dict(os.environ)
-    parent = os.path.dirname(os.path.dirname(
-        os.path.abspath(chronolog_ctypes.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(
-        [parent] + [path for path in [env.get("PYTHONPATH")] if path])
-    env["CHRONOLOG_CTYPES_LIBRARY"] = chronolog_ctypes.library_info()["path"]
-    env["STORE"] = store
-    env.pop("CHRONOLOG_CTYPES_STORE", None)
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
-                          env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=60)
-
-
 def test_records_of_a_handler_never_closed_are_written_at_exit(store):
     result = run_child("""
         import logging, os
@@ -327,7 +306,7 @@ def test_records_of_a_handler_never_closed_are_written_at_exit(store):
         log.setLevel(logging.INFO)
         for number in range(1000):
             log.info("record %d", number)
-    """, store)
+    """, {"STORE": store})
 
     assert (result.returncode, result.stderr) == (0, b"")
     assert replayed(store) == [b"record %d" % number for number in range(1000)]
@@ -341,7 +320,7 @@ def test_a_handler_attached_nowhere_is_closed_at_exit_too(store):
         handler = ChronologHandler("app", "main", store=os.environ["STORE"])
         handler.handle(logging.makeLogRecord({"msg": "direct"}))
         logging.shutdown = lambda *args: None  # the hook must not need it
-    """, store)
+    """, {"STORE": store})
 
     assert (result.returncode, result.stderr) == (0, b"")
     assert replayed(store) == [b"direct"]
@@ -384,7 +363,7 @@ def test_a_failed_construction_leaves_nothing_for_shutdown(tmp_path):
             except Exception as error:
                 print(type(error).__name__)
         logging.shutdown()
-    """, str(tmp_path / "file" / "store"))
+    """, {"STORE": str(tmp_path / "file" / "store")})
 
     assert result.stdout.split() == [b"ValueError", b"StoreIOError"]
     assert (result.returncode, result.stderr) == (0, b"")
@@ -411,7 +390,7 @@ def test_pool_workers_that_flush_after_each_task_lose_nothing(store):
 
         with multiprocessing.get_context("fork").Pool(2) as pool:
             pool.map(task, range(200), chunksize=5)
-    """, store)
+    """, {"STORE": store})
 
     assert (result.returncode, result.stderr) == (0, b"")
     assert sorted(replayed(store, story="pool")) == sorted(

@@ -41,6 +41,7 @@ from typing import (
 import chronolog_ctypes
 from chronolog_ctypes import _status
 from chronolog_ctypes._timeparse import FORMS, MAX_TIME, format_time, parse_time
+from chronolog_ctypes.config import store_from_environment
 
 __all__ = [
     "EXIT_OK",
@@ -230,9 +231,9 @@ def default_store_dir(environ: Optional[Dict[str, str]] = None) -> str:
     absolute path, else ``~/.local/share/chronolog-ctypes/store``.
     """
     env = os.environ if environ is None else environ
-    explicit = env.get("CHRONOLOG_CTYPES_STORE")
-    if explicit:
-        return os.path.expanduser(explicit)
+    explicit = store_from_environment(env)
+    if explicit is not None:
+        return explicit
 
     data_home = env.get("XDG_DATA_HOME", "")
     if not os.path.isabs(data_home):

@@ -34,7 +34,7 @@ from ._status import (CL_ERR_INVALID_ARG, CL_SUCCESS,
                       CLC_ERR_STALE_HANDLE, ChronologError,
                       InvalidArgumentError, StaleHandleError, checked_int,
                       encode_name, error_for_status, status_name)
-from .config import load_client_config
+from .config import load_client_config, store_from_environment
 from .events import Event
 
 __all__ = [
@@ -467,7 +467,7 @@ class Client:
                  query: Optional[ClientQueryServiceConf] = None) -> None:
         _checked_confs(portal, query)
 
-        store = os.environ.get(STORE_ENV)
+        store = store_from_environment()
         if store:
             self._open_embedded(store, query is not None)
         else:

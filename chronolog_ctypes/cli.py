@@ -820,9 +820,9 @@ _COMMANDS = {
 
 _MAIN_EPILOG = """\
 examples:
-  chronolog-ctypes ingest system syslog /var/log/syslog
-  chronolog-ctypes replay system syslog --start -15m --format jsonl
-  chronolog-ctypes replay system syslog --tail 20
+  chronolog-ctypes ingest system dpkg /var/log/dpkg.log
+  chronolog-ctypes replay system dpkg --start -15m --format jsonl
+  chronolog-ctypes replay system dpkg --tail 20
   chronolog-ctypes chronicles
   chronolog-ctypes --store ./my-store stories system
 
@@ -842,7 +842,7 @@ missing or unreadable one stops the command (exit status 3) with nothing
 logged. A summary is printed at the end.
 
 examples:
-  chronolog-ctypes ingest system syslog /var/log/syslog
+  chronolog-ctypes ingest system dpkg /var/log/dpkg.log
   journalctl -o cat | chronolog-ctypes ingest system journal
   find . -print0 | chronolog-ctypes ingest disk files --delimiter '\\0'
 """,
@@ -853,10 +853,10 @@ before now: -30s, -15m, -2h, -3d, -1w. The range is start <= time < end;
 the default is every event.
 
 examples:
-  chronolog-ctypes replay system syslog --start -15m
-  chronolog-ctypes replay system syslog --start 2024-05-01T08:00 --end 2024-05-01T09:00
-  chronolog-ctypes replay system syslog --format jsonl | head -n 3
-  chronolog-ctypes replay system syslog --tail 20
+  chronolog-ctypes replay system dpkg --start -15m
+  chronolog-ctypes replay system dpkg --start 2024-05-01T08:00 --end 2024-05-01T09:00
+  chronolog-ctypes replay system dpkg --format jsonl | head -n 3
+  chronolog-ctypes replay system dpkg --tail 20
 """,
     "chronicles": """\
 example:
@@ -879,7 +879,7 @@ Destroys the chronicle with all its stories and their events, or only the
 story given. Refused (exit status 1) while a program holds a story of it.
 
 examples:
-  chronolog-ctypes destroy system syslog
+  chronolog-ctypes destroy system dpkg
   chronolog-ctypes destroy system
 """,
 }

@@ -227,6 +227,17 @@ def test_every_subcommand_has_help_with_an_example(run_tool, command):
     assert "--store DIR" in text
 
 
+@pytest.mark.parametrize("args", [["--help"], ["ingest", "--help"]])
+def test_help_examples_read_a_log_that_debian_has(run_tool, args):
+    # /var/log/syslog is absent where journald alone keeps the system log
+    # (Debian 12 by default); dpkg's log is on every Debian and Ubuntu.
+    status, out, _ = run_tool(*args)
+
+    assert status == 0
+    assert b"\n  chronolog-ctypes ingest system dpkg /var/log/dpkg.log\n" in out
+    assert b"/var/log/syslog" not in out
+
+
 def test_version(run_tool):
     status, out, err = run_tool("--version")
     assert (status, err) == (0, b"")

@@ -752,6 +752,28 @@ def run_destroy(args: argparse.Namespace, client: Any) -> int:
 # ---------------------------------------------------------------------------
 
 
+#: The arguments that name something in the store, and their words.
+_NAME_ARGUMENTS = (
+    ("chronicle", "chronicle name"),
+    ("story", "story name"),
+    ("key", "attribute key"),
+)
+
+
+def check_names(args: argparse.Namespace) -> None:
+    """Refuse an empty name before the backend is opened.
+
+    The store would refuse it too, but only once the command had begun:
+    ``ingest c ""`` would have created chronicle ``c`` first.
+    """
+    for attribute, words in _NAME_ARGUMENTS:
+        value = getattr(args, attribute, None)
+        if value is not None and not value:
+            raise usage_error("the %s is empty" % words,
+                              "give a name of one character or more; "
+                              "nothing was done")
+
+
 def _prepare_delimiter(args: argparse.Namespace) -> None:
     if args.delimiter is None:
         args.delimiter_bytes, args.strip_cr = b"\n", True
@@ -1090,6 +1112,7 @@ def _run(argv: Sequence[str]) -> int:
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
 
     prepare, run, needs_reader = _COMMANDS[args.command]
+    check_names(args)
     if prepare is not None:
         prepare(args)
 

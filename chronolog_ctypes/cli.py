@@ -24,6 +24,7 @@ import re
 import stat
 import sys
 import time
+import unicodedata
 from typing import (
     IO,
     Any,
@@ -211,6 +212,33 @@ def reporting(doing: str) -> Iterator[None]:
         yield
     except _status.ChronologError as error:
         raise chronolog_failure(doing, error) from error
+
+
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_name(name: str) -> str:
+    r"""Return a name as one line of text that says every character.
+
+    A backslash becomes ``\\``; a newline, a CR and a tab ``\n``, ``\r``
+    and ``\t``; another control character, or a line or paragraph
+    separator, ``\xHH`` or ``\uHHHH``; a byte that is not UTF-8 (which
+    Python keeps in a name as a surrogate escape) ``\xHH``, that byte.
+    Any other character stays as it is.
+    """
+    pieces = []
+    for char in name:
+        code = ord(char)
+        if char in _ESCAPES:
+            pieces.append(_ESCAPES[char])
+        elif 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of argv
+            pieces.append("\\x%02x" % (code - 0xDC00))
+        elif unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp"):
+            pieces.append("\\x%02x" % code if code <= 0xFF
+                          else "\\u%04x" % code)
+        else:
+            pieces.append(char)
+    return "".join(pieces)
 
 
 def _one_line(text: str) -> str:
@@ -757,21 +785,30 @@ _NAME_ARGUMENTS = (
     ("chronicle", "chronicle name"),
     ("story", "story name"),
     ("key", "attribute key"),
+    ("value", "attribute value"),
 )
 
 
 def check_names(args: argparse.Namespace) -> None:
-    """Refuse an empty name before the backend is opened.
+    """Refuse an empty or non-UTF-8 name before the backend is opened.
 
-    The store would refuse it too, but only once the command had begun:
+    The store would refuse them too, but only once the command had begun:
     ``ingest c ""`` would have created chronicle ``c`` first.
     """
     for attribute, words in _NAME_ARGUMENTS:
         value = getattr(args, attribute, None)
-        if value is not None and not value:
+        if value is None:
+            continue
+        if not value:
             raise usage_error("the %s is empty" % words,
-                              "give a name of one character or more; "
-                              "nothing was done")
+                              "give one character or more; nothing was done")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise usage_error(
+                "the %s '%s' is not valid UTF-8" % (words, escape_name(value)),
+                "give it in UTF-8 (each \\xHH above is a byte that is not); "
+                "nothing was done") from None
 
 
 def _prepare_delimiter(args: argparse.Namespace) -> None:

@@ -64,8 +64,10 @@ def test_attr_of_a_missing_chronicle_or_key(run, filled):
 
 def test_attr_with_an_empty_value_is_refused(run, filled):
     status, _, err = run("attr", "web", "owner", "")
-    assert status == 1
-    assert b"(CL_ERR_INVALID_ARG): check the names and values given" in err
+    assert status == 2
+    assert err == (b"chronolog-ctypes: error: the attribute value is empty "
+                   b"(CL_ERR_INVALID_ARG): give one character or more; "
+                   b"nothing was done\n")
 
 
 def test_destroy_a_story_then_the_chronicle(run, filled):

@@ -732,18 +732,18 @@ def _print_lines(lines: Iterable[str]) -> None:
 
 
 def run_chronicles(args: argparse.Namespace, client: Any) -> int:
-    """Print the name of every chronicle, one a line."""
+    """Print the name of every chronicle, one a line, escaped."""
     with reporting("cannot list the chronicles"):
         names = client.chronicles()
-    _print_lines(names)
+    _print_lines(escape_name(name) for name in names)
     return EXIT_OK
 
 
 def run_stories(args: argparse.Namespace, client: Any) -> int:
-    """Print the name of every story of a chronicle, one a line."""
+    """Print the name of every story of a chronicle, one a line, escaped."""
     with reporting("cannot list the stories of chronicle %r" % args.chronicle):
         names = client.stories(args.chronicle)
-    _print_lines(names)
+    _print_lines(escape_name(name) for name in names)
     return EXIT_OK
 
 

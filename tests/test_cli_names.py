@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+import chronolog_ctypes
 from chronolog_ctypes import cli
 
 from conftest import child_env
@@ -91,3 +92,32 @@ def test_bytes_that_are_not_utf8_in_argv(store):
 ])
 def test_escape_name(name, shown):
     assert cli.escape_name(name) == shown
+
+
+ODD_NAMES = ["two\nlines", "back\\slash", "tab\there", "caf\u00e9", "plain"]
+
+
+def test_chronicles_prints_one_escaped_name_a_line(run, store):
+    with chronolog_ctypes.Client.embedded(store) as client:
+        for name in ODD_NAMES:
+            client.create_chronicle(name)
+
+    status, out, err = run("chronicles")
+
+    assert (status, err) == (0, b"")
+    assert out.decode("utf-8").splitlines() == [
+        "back\\\\slash", "caf\u00e9", "plain", "tab\\there", "two\\nlines"]
+
+
+def test_stories_prints_one_escaped_name_a_line(run, store):
+    with chronolog_ctypes.Client.embedded(store) as client:
+        client.create_chronicle("c")
+        for name in ODD_NAMES:
+            client.acquire_story("c", name).release()
+
+    status, out, err = run("stories", "c")
+
+    assert (status, err) == (0, b"")
+    assert out == (b"back\\\\slash\ncaf\xc3\xa9\nplain\ntab\\there\n"
+                   b"two\\nlines\n")
+

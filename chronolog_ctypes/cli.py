@@ -84,6 +84,10 @@ DEFAULT_BATCH = 4096
 #: The clock of ingest's rate and progress (replaceable in tests).
 _clock = time.monotonic
 
+#: What ingest says when it reads a terminal because no FILE was given.
+STDIN_HINT = ("%s ingest: reading lines from the terminal (standard input); "
+              "end with Ctrl-D, or give FILE\n" % PROG)
+
 #: Bytes read from an input at a time; bounds ingest's memory with the
 #: batch size and the longest record.
 READ_SIZE = 1 << 20
@@ -570,6 +574,10 @@ def run_ingest(args: argparse.Namespace, client: Any) -> int:
     try:
         with reporting(doing):
             with client.acquire_story(args.chronicle, args.story) as story:
+                if not args.files and _isatty(sys.stdin):
+                    # Else a user who forgot FILE sees a command that hangs.
+                    sys.stderr.write(STDIN_HINT)
+                    sys.stderr.flush()
                 for path in paths:
                     _ingest_input(args, path, story, tally)
     except KeyboardInterrupt:

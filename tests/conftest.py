@@ -210,11 +210,13 @@ ToolRun = Callable[..., Tuple[int, bytes, bytes]]
 def run_tool(capsysbinary, monkeypatch) -> ToolRun:
     """Run the tool in-process with exactly the arguments given.
 
-    ``run_tool(*args, stdin=b"")`` returns (exit status, stdout, stderr),
-    with ``stdin`` as standard input (not a terminal).
+    ``run_tool(*args, stdin=b"", tty=False)`` returns (exit status,
+    stdout, stderr), with ``stdin`` as standard input, a terminal when
+    ``tty`` is true.
     """
-    def run_cli(*args: str, stdin: bytes = b"") -> Tuple[int, bytes, bytes]:
-        monkeypatch.setattr(sys, "stdin", FakeStdin(stdin))
+    def run_cli(*args: str, stdin: bytes = b"",
+                tty: bool = False) -> Tuple[int, bytes, bytes]:
+        monkeypatch.setattr(sys, "stdin", FakeStdin(stdin, tty))
         status = cli.main(list(args))
         out, err = capsysbinary.readouterr()
         return status, out, err
@@ -231,7 +233,8 @@ def run(run_tool, store, tmp_path, monkeypatch) -> ToolRun:
     """
     monkeypatch.chdir(tmp_path)
 
-    def run_cli(*args: str, stdin: bytes = b"") -> Tuple[int, bytes, bytes]:
-        return run_tool("--store", store, *args, stdin=stdin)
+    def run_cli(*args: str, stdin: bytes = b"",
+                tty: bool = False) -> Tuple[int, bytes, bytes]:
+        return run_tool("--store", store, *args, stdin=stdin, tty=tty)
 
     return run_cli

@@ -280,3 +280,21 @@ def test_files_are_not_named_as_missing(run):
     assert err.splitlines()[-1] == (
         b"chronolog-ctypes ingest: error: the following arguments are "
         b"required: STORY")
+
+
+def test_reading_a_terminal_without_file_says_so_once(run):
+    status, out, err = run("ingest", "c", "s", stdin=b"typed\n", tty=True)
+
+    assert status == 0
+    assert err == (b"chronolog-ctypes ingest: reading lines from the terminal "
+                   b"(standard input); end with Ctrl-D, or give FILE\n")
+    assert summary(out)["events"] == "1"
+    assert records(run) == [b"typed"]
+
+
+def test_no_terminal_hint_for_a_pipe_or_an_explicit_dash(run):
+    assert run("ingest", "-q", "c", "s", stdin=b"piped\n") == (0, b"", b"")
+    assert run("ingest", "-q", "c", "s", "-", stdin=b"dash\n", tty=True) == (
+        0, b"", b"")
+    assert records(run) == [b"piped", b"dash"]
+

@@ -697,7 +697,11 @@ def run_replay(args: argparse.Namespace, client: Any) -> int:
     """Write the events of the range to stdout, streaming."""
     where = "story %r of chronicle %r" % (args.story, args.chronicle)
     with reporting("cannot replay " + where):
-        # Acquiring would create a missing story: look first.
+        # Acquiring would create a missing story: look first. A story
+        # destroyed between this look and the acquisition is created
+        # again, empty; closing that race would take an acquisition that
+        # refuses a missing story, which no API offers. Documented in
+        # docs/cli/replay.md.
         if args.story not in client.stories(args.chronicle):
             raise CommandError(
                 "cannot replay %s: the story does not exist" % where,

@@ -162,15 +162,33 @@ int free_handle(Handle handle, Kind kind) {
     return handle == nullptr ? CLC_SUCCESS : handles().remove(token_of(handle), kind);
 }
 
-std::string absolute_path(const std::string &path) {
-    if (path.front() == '/') {
-        return path;
-    }
+// The store directory as an absolute path without empty or "." components and without a
+// trailing slash, so that "store/" and "store/." name the directory that is created owner-only
+// rather than one of its missing parents. ".." is kept: it depends on symbolic links.
+std::string store_path(const std::string &path) {
+    std::string absolute = path;
     char cwd[PATH_MAX];
-    if (getcwd(cwd, sizeof cwd) == nullptr) {
-        return path;
+    if (path.front() != '/' && getcwd(cwd, sizeof cwd) != nullptr) {
+        absolute = std::string(cwd) + "/" + path;
     }
-    return std::string(cwd) + "/" + path;
+
+    std::string normal = absolute.front() == '/' ? "/" : "";
+    size_t start = 0;
+    while (start < absolute.size()) {
+        size_t end = absolute.find('/', start);
+        if (end == std::string::npos) {
+            end = absolute.size();
+        }
+        std::string part = absolute.substr(start, end - start);
+        if (!part.empty() && part != ".") {
+            if (!normal.empty() && normal.back() != '/') {
+                normal += '/';
+            }
+            normal += part;
+        }
+        start = end + 1;
+    }
+    return normal.empty() ? "." : normal;
 }
 
 // Events logged by clients the program never freed are written when the process exits
@@ -305,7 +323,7 @@ int clc_client_open_embedded(const char *store_dir, int mode, clc_client_t *out)
                     " is neither CLC_MODE_WRITER nor CLC_MODE_READER");
         }
 
-        auto backend = make_embedded_backend(absolute_path(store_dir), mode);
+        auto backend = make_embedded_backend(store_path(store_dir), mode);
         *out =
             publish<clc_client_t>(Kind::client, std::make_shared<ClientObject>(std::move(backend)));
         return CLC_SUCCESS;

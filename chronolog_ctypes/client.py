@@ -419,17 +419,22 @@ class ClientQueryServiceConf(_ServiceConf):
 # ---------------------------------------------------------------------------
 
 
-def _free_client(library: Library, handle: ClientHandle, label: str) -> int:
-    """Finalizer of a Client: release, flush, disconnect and free."""
+def _free_client(library: Library, handle: ClientHandle,
+                 label: str) -> Tuple[int, str]:
+    """Finalizer of a Client: release, flush, disconnect and free.
+
+    Returns the status and the library's message.
+    """
     try:
         status = library.clc_client_free(handle)
+        message = library.last_error() if status else ""
         if status not in (CL_SUCCESS, CLC_ERR_STALE_HANDLE, CLC_ERR_FORKED):
             logger.warning("closing %s: %s: %s", label, status_name(status),
-                           library.last_error())
+                           message)
         forward_library_messages(library)
-        return status
+        return status, message
     except Exception:  # pragma: no cover - interpreter shutdown
-        return CLC_ERR_STALE_HANDLE
+        return CLC_ERR_STALE_HANDLE, ""
 
 
 def _checked_confs(portal: Any, query: Any) -> Tuple[
@@ -623,10 +628,14 @@ class Client:
         for story in stories:
             story._mark_released()
 
-        status = self._finalizer()
-        if status in (None, CL_SUCCESS, CLC_ERR_STALE_HANDLE, CLC_ERR_FORKED):
+        result = self._finalizer()
+        if result is None:
             return
-        raise error_for_status(status, "while closing the %s" % self._label)
+        status, message = result
+        if status in (CL_SUCCESS, CLC_ERR_STALE_HANDLE, CLC_ERR_FORKED):
+            return
+        raise error_for_status(status, "while closing the %s: %s"
+                               % (self._label, message))
 
     @property
     def closed(self) -> bool:

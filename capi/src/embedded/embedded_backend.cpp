@@ -309,8 +309,10 @@ int EmbeddedBackend::release_orphans(Session &session) {
     for (int64_t id : ids) {
         session.prepare("DELETE FROM acquisitions WHERE client_id = ?").bind(1, id).step();
         int count = session.changes();
-        session.prepare("UPDATE clients SET disconnected_ns = ? WHERE id = ? AND "
-                        "disconnected_ns IS NULL")
+        session
+            .prepare(
+                "UPDATE clients SET disconnected_ns = ? WHERE id = ? AND "
+                "disconnected_ns IS NULL")
             .bind(1, realtime_ns())
             .bind(2, id)
             .step();

@@ -285,6 +285,15 @@ def _record_bytes(record: Any) -> bytes:
                         % type(record).__name__) from None
 
 
+def _batch_record(record: Any, timestamps: "array.array[int]") -> bytes:
+    """A record of log_many as bytes; an error says what was logged."""
+    try:
+        return _record_bytes(record)
+    except (TypeError, ValueError) as error:
+        error.timestamps = timestamps  # type: ignore[attr-defined]
+        raise
+
+
 # Records go to the library as pointer + length.  CPython hands ctypes a
 # pointer into the bytes object itself.  PyPy's ctypes copies bytes
 # arguments byte by byte (about a second for 16 MiB), so there records are
@@ -1186,8 +1195,10 @@ class StoryHandle:
 
         Records are packed into one buffer per call (up to 16 MiB or 65536
         records each).  Returns an ``array('Q')`` of timestamps in the
-        records' order.  When a call fails, the error raised has a
-        ``timestamps`` attribute with those of the events that were logged.
+        records' order.  When a call fails, or a record is refused, the
+        error raised has a ``timestamps`` attribute with those of the events
+        that were logged (a refused record stops the records after it; the
+        batches before it were logged).
         """
         ref = self._ref
         if ref is None:
@@ -1197,7 +1208,8 @@ class StoryHandle:
         batch: List[bytes] = []
         size = 0
         for record in records:
-            data = record if type(record) is bytes else _record_bytes(record)
+            data = record if type(record) is bytes else _batch_record(
+                record, timestamps)
             batch.append(data)
             size += len(data)
             if size >= LOG_MANY_MAX_BYTES or \

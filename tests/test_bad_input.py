@@ -678,3 +678,23 @@ def test_every_int_has_a_status_name_and_description(library, status):
     assert name and description
     assert (name == b"CLC_UNKNOWN_STATUS") == (
         cl.status_name(status) == "CLC_UNKNOWN_STATUS")
+
+
+def test_a_bad_record_after_a_full_batch_says_what_was_logged(
+        reader, story, monkeypatch):
+    from chronolog_ctypes import client as client_module
+    monkeypatch.setattr(client_module, "LOG_MANY_MAX_RECORDS", 4)
+    records = [b"%d" % i for i in range(10)] + [None, b"never"]
+    with pytest.raises(TypeError, match="^record must be bytes or str") \
+            as caught:
+        story.log_many(records)
+    # Two full batches went to the library before the bad record was met:
+    # the caller learns which, so it can log the rest without duplicates.
+    logged = list(caught.value.timestamps)
+    assert len(logged) == 8
+    events = reader.replay("chron", "story")
+    assert [e.time() for e in events] == logged
+    assert [e.record for e in events] == records[:8]
+    with pytest.raises(cl.InvalidArgumentError) as caught:
+        story.log_many(["ok"] * 5 + ["\ud800"])
+    assert len(caught.value.timestamps) == 4

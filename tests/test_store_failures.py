@@ -355,10 +355,15 @@ def test_a_store_without_write_permission_gives_store_io(tmp_path):
                 with pytest.raises(cl.StoreIOError) as caught:
                     client.connect()
                 assert store in caught.value.message
+                assert "Permission denied" in caught.value.message
             finally:
                 client.close()
+        # No companion file was made read-only along with the database...
+        assert os.listdir(existing) == ["chronolog.db"]
     finally:
         os.chmod(os.path.join(existing, "chronolog.db"), 0o644)
         readonly.chmod(0o755)
+    # ... so the store works again as soon as its permissions are fixed.
     with cl.Client.embedded(existing) as client:
         assert client.chronicles() == ["kept"]
+        client.create_chronicle("new")

@@ -1,6 +1,7 @@
 #include "embedded/store_database.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -88,6 +89,17 @@ void StoreDatabase::open_connection() {
         int os_error = db_ != nullptr ? sqlite3_system_errno(db_) : 0;
         if (os_error != 0) {
             message += std::string(" (") + std::strerror(os_error) + ")";
+        }
+        close_connection();
+        throw Failure(CLC_ERR_STORE_IO, message);
+    }
+    // SQLite falls back to read-only when the file cannot be written. Going on would create the
+    // companion files with the database's read-only mode, and they would keep the store
+    // read-only after its permissions are fixed.
+    if (sqlite3_db_readonly(db_, "main") == 1) {
+        std::string message = "the store database '" + path_ + "' cannot be opened for writing";
+        if (::access(path_.c_str(), W_OK) != 0) {
+            message += std::string(": ") + std::strerror(errno);
         }
         close_connection();
         throw Failure(CLC_ERR_STORE_IO, message);

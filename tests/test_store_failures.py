@@ -255,6 +255,68 @@ def test_a_database_file_that_is_not_sqlite_gives_store_io(tmp_path):
     assert (store / "chronolog.db").read_bytes() == garbage
 
 
+def test_a_database_of_another_program_is_refused_and_left_alone(tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    path = str(store / "chronolog.db")
+    database = sqlite3.connect(path)
+    database.executescript("CREATE TABLE clients(x); CREATE TABLE events(a, b);"
+                           "INSERT INTO events VALUES (1, 2);")
+    database.close()
+    with open(path, "rb") as stream:
+        before = stream.read()
+
+    client = cl.Client.embedded(str(store))
+    try:
+        assert client.Connect() == cl.CLC_ERR_STORE_IO
+        with pytest.raises(cl.StoreIOError) as caught:
+            client.connect()
+        assert path in caught.value.message
+        assert "another program" in caught.value.message
+    finally:
+        client.close()
+    with open(path, "rb") as stream:
+        assert stream.read() == before  # not even switched to WAL
+    assert sorted(os.listdir(str(store))) == ["chronolog.db"]
+    database = sqlite3.connect(path)
+    try:
+        tables = database.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        assert sorted(tables) == [("clients",), ("events",)]
+        assert database.execute("SELECT * FROM events").fetchall() == [
+            (1, 2)]
+    finally:
+        database.close()
+
+
+def test_a_store_of_a_newer_schema_is_refused_and_left_alone(store):
+    with cl.Client.embedded(store) as client:
+        client.create_chronicle("c")
+        client.acquire_story("c", "s").log(b"kept")
+    database = sqlite3.connect(os.path.join(store, "chronolog.db"))
+    database.execute("UPDATE meta SET value = '99' WHERE key = "
+                     "'schema_version'")
+    database.commit()
+    database.close()
+
+    client = cl.Client.embedded(store)
+    try:
+        with pytest.raises(cl.StoreIOError) as caught:
+            client.connect()
+        assert "schema version 99" in caught.value.message
+        assert client.CreateChronicle("d") == cl.CL_ERR_NO_CONNECTION
+    finally:
+        client.close()
+    database = sqlite3.connect(os.path.join(store, "chronolog.db"))
+    try:
+        assert database.execute("SELECT count(*) FROM clients").fetchall() \
+            == [(1,)]
+        assert database.execute("SELECT record FROM events").fetchall() == [
+            (b"kept",)]
+    finally:
+        database.close()
+
+
 def test_a_database_path_that_is_a_directory_gives_store_io(tmp_path):
     store = tmp_path / "store"
     (store / "chronolog.db").mkdir(parents=True)

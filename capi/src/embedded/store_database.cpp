@@ -122,6 +122,17 @@ void StoreDatabase::open_connection() {
             throw Failure(CLC_ERR_STORE_IO, message);
         }
     }
+    // A database of another program is left exactly as it is: switching it to WAL would change
+    // its file. Ours carry the application id "CLOG"; a new database has no table yet.
+    std::string application = pragma_text(db_, "PRAGMA application_id");
+    std::string tables = pragma_text(db_, "SELECT count(*) FROM sqlite_master");
+    if (!application.empty() && application != "1129074503" && !tables.empty() && tables != "0") {
+        std::string message = "'" + path_ +
+                              "' is a SQLite database of another program, not a chronolog "
+                              "store; it was left unchanged";
+        close_connection();
+        throw Failure(CLC_ERR_STORE_IO, message);
+    }
     std::string mode = pragma_text(db_, "PRAGMA journal_mode=WAL");
     if (mode != "wal") {
         int error = sqlite3_errcode(db_);

@@ -242,7 +242,8 @@ def test_flags_outside_the_c_int_range_are_refused(reader, story, flags):
     with pytest.raises(cl.InvalidArgumentError) as caught:
         reader.create_chronicle("c2", None, flags)
     assert caught.value.message.startswith("flags must be within")
-    with pytest.raises(cl.InvalidArgumentError, match="^CL_ERR_INVALID_ARG: flags"):
+    with pytest.raises(cl.InvalidArgumentError,
+                       match="^CL_ERR_INVALID_ARG: flags"):
         reader.acquire_story("chron", "s2", None, flags)
     assert reader.CreateChronicle("c2", {}, flags) == INVALID
     assert reader.AcquireStory("chron", "s2", {}, flags) == (INVALID, None)
@@ -365,7 +366,8 @@ def test_reversed_replay_bounds_are_refused(reader, logged):
 
 @pytest.mark.parametrize("page_size", [0, -1, 2 ** 31, "10", None])
 def test_bad_page_sizes_are_refused_naming_them(reader, logged, page_size):
-    with pytest.raises((TypeError, ValueError), match=r"^(CL_ERR_INVALID_ARG: )?page_size"):
+    with pytest.raises((TypeError, ValueError),
+                       match=r"^(CL_ERR_INVALID_ARG: )?page_size"):
         reader.iter_replay("chron", "story", page_size=page_size)
 
 
@@ -385,7 +387,8 @@ def test_records_that_are_not_str_or_bytes_are_refused(reader, story):
         assert story.log_event(record) == 0
         with pytest.raises(TypeError, match="^record must be bytes or str"):
             story.log_many([b"fine", record])
-    with pytest.raises(cl.InvalidArgumentError, match="^CL_ERR_INVALID_ARG: record"):
+    with pytest.raises(cl.InvalidArgumentError,
+                       match="^CL_ERR_INVALID_ARG: record"):
         story.log("\ud800")
     assert story.log_event("\ud800") == 0
     with pytest.raises(TypeError):

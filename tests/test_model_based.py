@@ -13,8 +13,7 @@ import tempfile
 
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (RuleBasedStateMachine, initialize,
-                                 precondition, rule)
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 import chronolog_ctypes as cl
 
@@ -91,7 +90,7 @@ class StoreMachine(RuleBasedStateMachine):
             client.close()
         shutil.rmtree(self.directory, ignore_errors=True)
 
-    # -- the model's rules ---------------------------------------------------
+    # -- the model's rules ------------------------------------------------
 
     def _held_by_anyone(self, chronicle, story):
         return any((chronicle, story) in client.held
@@ -108,7 +107,7 @@ class StoreMachine(RuleBasedStateMachine):
             return NO_CONNECTION
         return None
 
-    # -- connection ----------------------------------------------------------
+    # -- connection -------------------------------------------------------
 
     @rule(slot=slots, pythonic=faces)
     def connect(self, slot, pythonic):
@@ -193,7 +192,7 @@ class StoreMachine(RuleBasedStateMachine):
         self.real[slot] = cl.Client.embedded(self.store, reader=reader)
         self.model[slot] = ModelClient(reader)
 
-    # -- chronicles ------------------------------------------------------------
+    # -- chronicles -------------------------------------------------------
 
     @rule(slot=slots, name=chronicles, attributes=attrs, pythonic=faces)
     def create_chronicle(self, slot, name, attributes, pythonic):
@@ -272,7 +271,7 @@ class StoreMachine(RuleBasedStateMachine):
             expected = sorted(self.chronicles[chronicle]["stories"])
         assert names == expected
 
-    # -- stories ----------------------------------------------------------------
+    # -- stories ----------------------------------------------------------
 
     @rule(slot=slots, chronicle=chronicles, story=stories, pythonic=faces)
     def acquire(self, slot, chronicle, story, pythonic):
@@ -337,7 +336,7 @@ class StoreMachine(RuleBasedStateMachine):
                 del stored["stories"][story]
         assert status == expected
 
-    # -- events -----------------------------------------------------------------
+    # -- events -----------------------------------------------------------
 
     def _live(self, client, chronicle, story, handle):
         return (not client.closed and
@@ -355,7 +354,7 @@ class StoreMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.handles)
     @rule(pick=st.integers(0, 10 ** 6), record=records, pythonic=faces)
     def log(self, pick, record, pythonic):
-        slot, client, chronicle, story, handle = self.handles[
+        _, client, chronicle, story, handle = self.handles[
             pick % len(self.handles)]
         live = self._live(client, chronicle, story, handle)
         if pythonic:
@@ -373,7 +372,7 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 10 ** 6),
           batch=st.lists(records, max_size=5))
     def log_many(self, pick, batch):
-        slot, client, chronicle, story, handle = self.handles[
+        _, client, chronicle, story, handle = self.handles[
             pick % len(self.handles)]
         live = self._live(client, chronicle, story, handle)
         try:

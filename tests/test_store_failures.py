@@ -14,10 +14,9 @@ import stat
 import sys
 
 import pytest
+from conftest import run_python
 
 import chronolog_ctypes as cl
-
-from conftest import run_python
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="needs Linux rlimits")
@@ -260,7 +259,8 @@ def test_a_database_of_another_program_is_refused_and_left_alone(tmp_path):
     store.mkdir()
     path = str(store / "chronolog.db")
     database = sqlite3.connect(path)
-    database.executescript("CREATE TABLE clients(x); CREATE TABLE events(a, b);"
+    database.executescript("CREATE TABLE clients(x);"
+                           "CREATE TABLE events(a, b);"
                            "INSERT INTO events VALUES (1, 2);")
     database.close()
     with open(path, "rb") as stream:

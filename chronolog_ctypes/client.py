@@ -1249,7 +1249,13 @@ class StoryHandle:
         """
         if self._ref is None:
             return
-        self._client.release_story(self._chronicle, self._story)
+        try:
+            self._client.release_story(self._chronicle, self._story)
+        except StaleHandleError:
+            # Another thread is closing the client, which releases the
+            # story; only a client that is still open is an error here.
+            if self._client._handle is not None:
+                raise
         self._ref = None
 
     def log_event(self, log_string: RecordLike) -> int:

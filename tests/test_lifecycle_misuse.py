@@ -563,3 +563,28 @@ def test_forked_children_get_forked_errors_and_exit_promptly(store):
             client.acquire_story("chron", "child %d" % n)
             assert [e.record for e in client.replay(
                 "chron", "child %d" % n)] == [b"own"]
+
+
+def test_releasing_a_story_while_another_thread_closes_is_quiet(store):
+    from chronolog_ctypes import client as client_module
+    client = cl.Client.embedded(store).connect()
+    client.create_chronicle("chron")
+    story = client.acquire_story("chron", "story")
+    story.log(b"kept")
+
+    # Hold close() between marking the client closed and marking its
+    # stories released: that is where a release from another thread lands.
+    with client_module._registry_lock:
+        closing = threading.Thread(target=client.close)
+        closing.start()
+        for _ in range(1000):
+            if client.closed:
+                break
+            threading.Event().wait(0.001)
+        assert client.closed and not story.released
+        story.release()  # the client is closing: nothing to do, no error
+        with story:
+            pass
+    _join([closing])
+    assert story.released
+    assert _records(store) == [b"kept"]

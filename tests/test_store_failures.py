@@ -429,3 +429,37 @@ def test_a_store_without_write_permission_gives_store_io(tmp_path):
     with cl.Client.embedded(existing) as client:
         assert client.chronicles() == ["kept"]
         client.create_chronicle("new")
+
+
+def test_running_out_of_file_descriptors_gives_store_io(store):
+    report = _report("""
+        import json, resource
+        import chronolog_ctypes as cl
+        store = %r
+        cl.Client.embedded(store).connect().close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+        clients, statuses, message = [], [], ""
+        for _ in range(48):
+            client = cl.Client.embedded(store)
+            clients.append(client)
+            statuses.append(client.Connect())
+            if statuses[-1]:
+                try:
+                    client.connect()
+                except cl.ChronologError as error:
+                    message = error.message
+                break
+        for client in clients:
+            client.close()
+        with cl.Client.embedded(store) as client:
+            client.create_chronicle("after")
+            names = client.chronicles()
+        print(json.dumps([statuses, message, names]))
+    """ % store)
+    statuses, message, names = report
+    assert statuses[:-1] == [cl.CL_SUCCESS] * (len(statuses) - 1)
+    assert statuses[-1] == cl.CLC_ERR_STORE_IO
+    assert len(statuses) > 2
+    assert store in message
+    assert names == ["after"]
+    assert _integrity(store) == [("ok",)]

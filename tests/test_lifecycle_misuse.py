@@ -10,6 +10,7 @@ import gc
 import json
 import os
 import threading
+import time
 import weakref
 
 import pytest
@@ -365,7 +366,9 @@ def test_replay_racing_release_in_another_thread(reader, story):
     done = threading.Event()
 
     def replay():
-        for _ in range(300):
+        for _ in range(2000):
+            if results.count(cl.CL_SUCCESS) >= 30:
+                break
             events = cl.EventList()
             status = reader.ReplayStory("chron", "story", 0, UINT64_MAX,
                                         events)
@@ -388,6 +391,7 @@ def test_replay_racing_release_in_another_thread(reader, story):
                 cl.CL_SUCCESS, cl.CL_ERR_NOT_ACQUIRED)
             assert reader.AcquireStory("chron", "story", {},
                                        0)[0] == cl.CL_SUCCESS
+            time.sleep(0.0002)  # let replays in while it is held
 
     threads = [threading.Thread(target=replay),
                threading.Thread(target=release)]

@@ -34,7 +34,7 @@ from ._status import (CL_ERR_INVALID_ARG, CL_SUCCESS,
                       CLC_ERR_STALE_HANDLE, ChronologError,
                       InvalidArgumentError, StaleHandleError, checked_int,
                       encode_name, error_for_status, status_name)
-from .config import load_client_config
+from .config import load_client_config, store_from_environment
 from .events import Event
 
 __all__ = [
@@ -285,6 +285,15 @@ def _record_bytes(record: Any) -> bytes:
                         % type(record).__name__) from None
 
 
+def _batch_record(record: Any, timestamps: "array.array[int]") -> bytes:
+    """A record of log_many as bytes; an error says what was logged."""
+    try:
+        return _record_bytes(record)
+    except (TypeError, ValueError) as error:
+        error.timestamps = timestamps  # type: ignore[attr-defined]
+        raise
+
+
 # Records go to the library as pointer + length.  CPython hands ctypes a
 # pointer into the bytes object itself.  PyPy's ctypes copies bytes
 # arguments byte by byte (about a second for 16 MiB), so there records are
@@ -419,17 +428,22 @@ class ClientQueryServiceConf(_ServiceConf):
 # ---------------------------------------------------------------------------
 
 
-def _free_client(library: Library, handle: ClientHandle, label: str) -> int:
-    """Finalizer of a Client: release, flush, disconnect and free."""
+def _free_client(library: Library, handle: ClientHandle,
+                 label: str) -> Tuple[int, str]:
+    """Finalizer of a Client: release, flush, disconnect and free.
+
+    Returns the status and the library's message.
+    """
     try:
         status = library.clc_client_free(handle)
+        message = library.last_error() if status else ""
         if status not in (CL_SUCCESS, CLC_ERR_STALE_HANDLE, CLC_ERR_FORKED):
             logger.warning("closing %s: %s: %s", label, status_name(status),
-                           library.last_error())
+                           message)
         forward_library_messages(library)
-        return status
+        return status, message
     except Exception:  # pragma: no cover - interpreter shutdown
-        return CLC_ERR_STALE_HANDLE
+        return CLC_ERR_STALE_HANDLE, ""
 
 
 def _checked_confs(portal: Any, query: Any) -> Tuple[
@@ -467,7 +481,7 @@ class Client:
                  query: Optional[ClientQueryServiceConf] = None) -> None:
         _checked_confs(portal, query)
 
-        store = os.environ.get(STORE_ENV)
+        store = store_from_environment()
         if store:
             self._open_embedded(store, query is not None)
         else:
@@ -623,10 +637,14 @@ class Client:
         for story in stories:
             story._mark_released()
 
-        status = self._finalizer()
-        if status in (None, CL_SUCCESS, CLC_ERR_STALE_HANDLE, CLC_ERR_FORKED):
+        result = self._finalizer()
+        if result is None:
             return
-        raise error_for_status(status, "while closing the %s" % self._label)
+        status, message = result
+        if status in (CL_SUCCESS, CLC_ERR_STALE_HANDLE, CLC_ERR_FORKED):
+            return
+        raise error_for_status(status, "while closing the %s: %s"
+                               % (self._label, message))
 
     @property
     def closed(self) -> bool:
@@ -1219,8 +1237,10 @@ class StoryHandle:
 
         Records are packed into one buffer per call (up to 16 MiB or 65536
         records each).  Returns an ``array('Q')`` of timestamps in the
-        records' order.  When a call fails, the error raised has a
-        ``timestamps`` attribute with those of the events that were logged.
+        records' order.  When a call fails, or a record is refused, the
+        error raised has a ``timestamps`` attribute with those of the events
+        that were logged (a refused record stops the records after it; the
+        batches before it were logged).
         """
         ref = self._ref
         if ref is None:
@@ -1230,7 +1250,8 @@ class StoryHandle:
         batch: List[bytes] = []
         size = 0
         for record in records:
-            data = record if type(record) is bytes else _record_bytes(record)
+            data = record if type(record) is bytes else _batch_record(
+                record, timestamps)
             batch.append(data)
             size += len(data)
             if size >= LOG_MANY_MAX_BYTES or \
@@ -1270,7 +1291,13 @@ class StoryHandle:
         """
         if self._ref is None:
             return
-        self._client.release_story(self._chronicle, self._story)
+        try:
+            self._client.release_story(self._chronicle, self._story)
+        except StaleHandleError:
+            # Another thread is closing the client, which releases the
+            # story; only a client that is still open is an error here.
+            if self._client._handle is not None:
+                raise
         self._ref = None
 
     def log_event(self, log_string: RecordLike) -> int:

@@ -1,4 +1,5 @@
-"""Reading ChronoLog's client JSON configuration file.
+"""Reading ChronoLog's client JSON configuration file, and the store
+directory that the environment names.
 
 The file is the one ChronoLog's own client reads::
 
@@ -17,11 +18,14 @@ or key keeps its default.  Unlike ChronoLog, a value of the wrong type or
 out of range is an error (ChronoLog silently converts it, turning
 ``"5555"`` into a port and 70000 into 4464), and every error names the file
 and the key.
+
+:func:`store_from_environment` reads ``$CHRONOLOG_CTYPES_STORE`` for
+``Client(...)``, the command-line tool and the logging handler alike.
 """
 
 import json
 import os
-from typing import Any, Dict, Mapping, Union
+from typing import Any, Dict, Mapping, Optional, Union
 
 from ._status import CL_ERR_INVALID_ARG, InvalidArgumentError
 
@@ -31,7 +35,11 @@ __all__ = [
     "DEFAULT_MONITORING",
     "load_client_config",
     "parse_client_config",
+    "store_from_environment",
 ]
+
+#: The environment variable that names an embedded store directory.
+STORE_VARIABLE = "CHRONOLOG_CTYPES_STORE"
 
 #: ChronoLog's defaults for ``chrono_client.Monitoring.monitor``.
 DEFAULT_MONITORING: Dict[str, Union[str, int]] = {
@@ -227,3 +235,19 @@ def _json_type(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
     return type(value).__name__
+
+
+def store_from_environment(
+        environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """Return the store directory ``$CHRONOLOG_CTYPES_STORE`` names, or None.
+
+    ``environ`` defaults to ``os.environ``. None when the variable is
+    unset or empty. A leading ``~`` or ``~user`` is expanded as a shell
+    would, so that every reader of the variable opens the same directory;
+    a relative path stays relative to the working directory.
+    """
+    env = os.environ if environ is None else environ
+    value = env.get(STORE_VARIABLE)
+    if not value:
+        return None
+    return os.path.expanduser(value)

@@ -1,6 +1,6 @@
 """Events and the list that replays fill."""
 
-from typing import Any, Tuple, Union
+from typing import Any, SupportsIndex, Tuple, Union, overload
 
 from ._status import checked_int
 
@@ -126,11 +126,25 @@ class Event:
 class EventList(list):
     """A list of :class:`Event` that ``ReplayStory`` appends to.
 
-    It is a plain ``list`` subclass: ``len``, iteration, indexing, slicing
-    and sorting work as on any list.
+    It is a ``list`` subclass: ``len``, iteration, indexing and sorting
+    work as on any list. A slice is an ``EventList`` too, as with
+    ``py_chronolog_client``.
     """
 
     __slots__ = ()
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> Event: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> "EventList": ...
+
+    def __getitem__(self, index: Any) -> Any:
+        """Return the event at ``index``, or an ``EventList`` for a slice."""
+        item = list.__getitem__(self, index)
+        if isinstance(index, slice):
+            return EventList(item)
+        return item
 
     def __repr__(self) -> str:
         return "EventList(%s)" % list.__repr__(self)

@@ -10,6 +10,7 @@ default the per-user embedded store). See docs/logging-handler.md.
 import atexit
 import logging
 import os
+import sys
 import threading
 import weakref
 from typing import Any, Optional, Union
@@ -17,6 +18,11 @@ from typing import Any, Optional, Union
 from chronolog_ctypes import _status
 
 __all__ = ["ChronologHandler"]
+
+# The priority of the finalizer that closes a handler in a multiprocessing
+# child: below 0, so that it runs after the finalizers of priority 0 and
+# up and the queues' (-5), whose work may still log records.
+_MULTIPROCESSING_EXIT_PRIORITY = -10
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
@@ -45,7 +51,10 @@ class ChronologHandler(logging.Handler):
 
     The story stays acquired while the handler is open. ``close()``
     releases it (``logging.shutdown``, which runs at interpreter exit,
-    calls it; a handler nobody closed is closed at exit as well).
+    calls it; a handler nobody closed is closed at exit as well). In a
+    process started by :mod:`multiprocessing`, a handler that opened its
+    own client there is also closed when the process ends normally, by a
+    ``multiprocessing.util.Finalize``, since its workers skip exit hooks.
     Errors met while writing never reach the application: they go to
     :meth:`logging.Handler.handleError`. Errors met while opening (a bad
     argument, a store that cannot be created) raise from the constructor,
@@ -90,6 +99,7 @@ class ChronologHandler(logging.Handler):
         self._story = None  # type: Any
         self._owns_client = False
         self._pid = os.getpid()
+        self._exit_finalizer = None  # type: Any
         self._closed = False
         super().__init__(number)
 
@@ -145,6 +155,9 @@ class ChronologHandler(logging.Handler):
             if not self._closed:
                 self._closed = True
                 self._shut()
+            finalizer, self._exit_finalizer = self._exit_finalizer, None
+        if finalizer is not None:
+            finalizer.cancel()  # nothing left to do at the child's exit
         with _open_handlers_lock:
             _open_handlers.discard(self)
         super().close()
@@ -181,12 +194,44 @@ class ChronologHandler(logging.Handler):
                 self._client = client
                 self._owns_client = True
                 _close_before_the_clients()
+                self._close_at_child_exit()
 
         try:
             self._client.create_chronicle(self.chronicle)
         except _status.ChronicleExistsError:
             pass
         self._story = self._client.acquire_story(self.chronicle, self.story)
+
+    def _close_at_child_exit(self) -> None:
+        """In a multiprocessing child, close the handler when it ends.
+
+        A worker started by fork or forkserver ends with ``os._exit``, so
+        no exit hook of ours runs there; multiprocessing runs its own
+        finalizers before, when the worker ends normally (Pool.close() and
+        join(), or the end of Process.run). Elsewhere the exit hooks close
+        the handler; the child of a bare ``os.fork`` must close it itself.
+        """
+        multiprocessing = sys.modules.get("multiprocessing")
+        if multiprocessing is None:
+            return  # not a child of multiprocessing, nor about to be one
+        from multiprocessing import util
+
+        if multiprocessing.parent_process() is not None:
+            self._register_exit_finalizer()
+        else:
+            # A forkserver child imports its main module, which may make
+            # handlers, before it starts as a child: that start drops the
+            # finalizers made so far, then runs the after-fork hooks. (A
+            # spawn child runs neither, and ends with the exit hooks.)
+            util.register_after_fork(self, _child_started)
+
+    def _register_exit_finalizer(self) -> None:
+        from multiprocessing import util
+
+        if self._exit_finalizer is not None:
+            self._exit_finalizer.cancel()  # inherited from the parent
+        self._exit_finalizer = util.Finalize(
+            self, self.close, exitpriority=_MULTIPROCESSING_EXIT_PRIORITY)
 
     def _shut(self) -> None:
         """Release the story, then close an owned client; never raises."""
@@ -214,6 +259,19 @@ class ChronologHandler(logging.Handler):
             return text.encode(self.encoding, "surrogateescape")
         except UnicodeEncodeError:
             return text.encode(self.encoding, "backslashreplace")
+
+
+def _child_started(handler: ChronologHandler) -> None:
+    """Called when a multiprocessing child starts (or is forked).
+
+    Registers the exit finalizer of a handler that opened its client in
+    this very process, before the child started; a handler inherited
+    through fork opens a client, and registers, at its first record.
+    """
+    with handler.lock:  # type: ignore[union-attr]
+        if (handler._pid == os.getpid() and handler._owns_client
+                and not handler._closed):
+            handler._register_exit_finalizer()
 
 
 def _level(level: Union[int, str]) -> int:

@@ -1,5 +1,7 @@
-"""Shared fixtures: the library, the header, embedded stores and clients."""
+"""Shared fixtures: the library, the header, embedded stores and clients,
+the command-line tool run in this process, and child interpreters."""
 
+import io
 import itertools
 import os
 import re
@@ -8,12 +10,12 @@ import subprocess
 import sys
 import textwrap
 import uuid
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import pytest
 
 import chronolog_ctypes
-from chronolog_ctypes import _native
+from chronolog_ctypes import _native, cli
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEADER = os.path.join(REPO, "capi", "include", "chronolog_capi.h")
@@ -144,29 +146,101 @@ def story(reader, chronicle) -> chronolog_ctypes.StoryHandle:
 # ---------------------------------------------------------------------------
 
 
-def run_python(code: str, env: Optional[Dict[str, str]] = None,
-               timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run Python code in a child interpreter that imports this package.
+def child_env(**extra: str) -> Dict[str, str]:
+    """The environment of a child that imports this package and library.
 
-    The child sees the same ``chronolog_ctypes`` and library as the tests.
-    Fails the test when the child exits non-zero.
+    The child finds the same ``chronolog_ctypes`` and library as the
+    tests, and no ``CHRONOLOG_CTYPES_STORE`` unless ``extra`` sets one;
+    ``extra`` adds or replaces variables.
     """
-    child_env = dict(os.environ)
+    env = dict(os.environ)
     package_parent = os.path.dirname(os.path.dirname(
         os.path.abspath(chronolog_ctypes.__file__)))
-    child_env["PYTHONPATH"] = os.pathsep.join(
+    env["PYTHONPATH"] = os.pathsep.join(
         [package_parent] + [p for p in [os.environ.get("PYTHONPATH")] if p])
-    child_env[_native.LIBRARY_ENV] = _native.get_library().path
-    child_env.pop(chronolog_ctypes.STORE_ENV, None)
-    child_env.update(env or {})
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], env=child_env,
-        capture_output=True, timeout=timeout)
+    env[_native.LIBRARY_ENV] = _native.get_library().path
+    env.pop(chronolog_ctypes.STORE_ENV, None)
+    env.update(extra)
+    return env
+
+
+def run_child(code: str, env: Optional[Dict[str, str]] = None,
+              timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run Python code in a child interpreter that imports this package.
+
+    ``env`` adds variables to :func:`child_env`'s. Returns the finished
+    process, with its stdout and stderr as bytes, whatever its status.
+    """
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=child_env(**(env or {})), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, timeout=timeout)
+
+
+def run_python(code: str, env: Optional[Dict[str, str]] = None,
+               timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run Python code as :func:`run_child` does; fail unless it exits 0."""
+    result = run_child(code, env, timeout)
     assert result.returncode == 0, "child failed (%d):\n%s\n%s" % (
         result.returncode, result.stdout.decode(errors="replace"),
         result.stderr.decode(errors="replace"))
     return result
 
+
+# ---------------------------------------------------------------------------
+# The command-line tool, in this process
+# ---------------------------------------------------------------------------
+
+
+class FakeStdin:
+    """A stand-in for sys.stdin: ``.buffer`` holds the given bytes.
+
+    ``isatty()`` answers ``tty``: false, as for a pipe, unless told.
+    """
+
+    def __init__(self, data: bytes = b"", tty: bool = False) -> None:
+        self.buffer = io.BytesIO(data)
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+ToolRun = Callable[..., Tuple[int, bytes, bytes]]
+
+
+@pytest.fixture
+def run_tool(capsysbinary, monkeypatch) -> ToolRun:
+    """Run the tool in-process with exactly the arguments given.
+
+    ``run_tool(*args, stdin=b"", tty=False)`` returns (exit status,
+    stdout, stderr), with ``stdin`` as standard input, a terminal when
+    ``tty`` is true.
+    """
+    def run_cli(*args: str, stdin: bytes = b"",
+                tty: bool = False) -> Tuple[int, bytes, bytes]:
+        monkeypatch.setattr(sys, "stdin", FakeStdin(stdin, tty))
+        status = cli.main(list(args))
+        out, err = capsysbinary.readouterr()
+        return status, out, err
+
+    return run_cli
+
+
+@pytest.fixture
+def run(run_tool, store, tmp_path, monkeypatch) -> ToolRun:
+    """Run the tool in-process on the fresh store ``store``.
+
+    As :func:`run_tool`, with ``--store STORE`` before the arguments and
+    ``tmp_path`` as the working directory.
+    """
+    monkeypatch.chdir(tmp_path)
+
+    def run_cli(*args: str, stdin: bytes = b"",
+                tty: bool = False) -> Tuple[int, bytes, bytes]:
+        return run_tool("--store", store, *args, stdin=stdin, tty=tty)
+
+    return run_cli
 
 # ---------------------------------------------------------------------------
 # A live ChronoLog deployment

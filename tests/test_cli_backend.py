@@ -1,9 +1,7 @@
 """Backend options, the default store, --help, --version and exit statuses."""
 
-import io
 import json
 import os
-import sys
 
 import pytest
 
@@ -11,25 +9,6 @@ import chronolog_ctypes
 from chronolog_ctypes import cli
 
 PORTAL = "ofi+sockets://127.0.0.1:5555/55"
-
-
-class _Stdin:
-    def __init__(self, data):
-        self.buffer = io.BytesIO(data)
-
-
-@pytest.fixture
-def run(capsysbinary, monkeypatch):
-    """Run the tool in-process with the given arguments only."""
-    monkeypatch.delenv("CHRONOLOG_CTYPES_STORE", raising=False)
-
-    def run_cli(*args, stdin=b""):
-        monkeypatch.setattr(sys, "stdin", _Stdin(stdin))
-        status = cli.main(list(args))
-        out, err = capsysbinary.readouterr()
-        return status, out, err
-
-    return run_cli
 
 
 def has_chronolog_backend():
@@ -58,52 +37,52 @@ def test_default_store_dir_follows_the_documented_order(tmp_path):
         os.path.join(home, ".local", "share", "chronolog-ctypes", "store"))
 
 
-def test_store_variable_is_the_default_store(run, tmp_path, monkeypatch):
+def test_store_variable_is_the_default_store(run_tool, tmp_path, monkeypatch):
     store = str(tmp_path / "env-store")
     monkeypatch.setenv("CHRONOLOG_CTYPES_STORE", store)
 
-    assert run("ingest", "-q", "c", "s", stdin=b"from env\n")[0] == 0
+    assert run_tool("ingest", "-q", "c", "s", stdin=b"from env\n")[0] == 0
 
     monkeypatch.delenv("CHRONOLOG_CTYPES_STORE")
     assert os.path.isdir(store)
-    assert run("--store", store, "replay", "c", "s")[1] == b"from env\n"
+    assert run_tool("--store", store, "replay", "c", "s")[1] == b"from env\n"
 
 
-def test_xdg_data_home_is_the_default_store(run, tmp_path, monkeypatch):
+def test_xdg_data_home_is_the_default_store(run_tool, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
 
-    assert run("ingest", "-q", "c", "s", stdin=b"x\n")[0] == 0
+    assert run_tool("ingest", "-q", "c", "s", stdin=b"x\n")[0] == 0
 
     store = tmp_path / "xdg" / "chronolog-ctypes" / "store"
     assert store.is_dir()
-    assert run("--store", str(store), "chronicles")[1] == b"c\n"
+    assert run_tool("--store", str(store), "chronicles")[1] == b"c\n"
 
 
-def test_help_prints_the_resolved_default_store(run, tmp_path, monkeypatch):
+def test_help_prints_the_resolved_default_store(run_tool, tmp_path, monkeypatch):
     store = str(tmp_path / "resolved")
     monkeypatch.setenv("CHRONOLOG_CTYPES_STORE", store)
 
     for args in (["--help"], ["replay", "--help"]):
-        status, out, _ = run(*args)
+        status, out, _ = run_tool(*args)
         assert status == 0
         assert out.decode().endswith("\ndefault store: %s\n" % store)
 
 
-def test_store_option_stands_before_or_after_the_subcommand(run, tmp_path):
+def test_store_option_stands_before_or_after_the_subcommand(run_tool, tmp_path):
     store = str(tmp_path / "store")
-    assert run("ingest", "-q", "c", "s", "--store", store, stdin=b"a\n")[0] == 0
-    assert run("--store", store, "replay", "c", "s")[1] == b"a\n"
-    assert run("replay", "--store", store, "c", "s")[1] == b"a\n"
+    assert run_tool("ingest", "-q", "c", "s", "--store", store, stdin=b"a\n")[0] == 0
+    assert run_tool("--store", store, "replay", "c", "s")[1] == b"a\n"
+    assert run_tool("replay", "--store", store, "c", "s")[1] == b"a\n"
 
 
 # -- stores that cannot be used ----------------------------------------------
 
 
-def test_store_under_a_regular_file_cannot_be_created(run, tmp_path):
+def test_store_under_a_regular_file_cannot_be_created(run_tool, tmp_path):
     (tmp_path / "file").write_bytes(b"not a directory")
     store = str(tmp_path / "file" / "store")
 
-    status, out, err = run("--store", store, "ingest", "c", "s", stdin=b"x\n")
+    status, out, err = run_tool("--store", store, "ingest", "c", "s", stdin=b"x\n")
 
     assert (status, out) == (cli.EXIT_CHRONOLOG, b"")
     assert err.startswith(b"chronolog-ctypes: error: cannot ")
@@ -114,7 +93,7 @@ def test_store_under_a_regular_file_cannot_be_created(run, tmp_path):
     assert err.count(b"\n") == 1
 
 
-def test_store_in_a_read_only_directory(run, tmp_path):
+def test_store_in_a_read_only_directory(run_tool, tmp_path):
     if os.geteuid() == 0:
         pytest.skip("running as root: permission bits do not stop root "
                     "(the store under a regular file covers this error)")
@@ -122,7 +101,7 @@ def test_store_in_a_read_only_directory(run, tmp_path):
     parent.mkdir()
     parent.chmod(0o500)
     try:
-        status, _, err = run("--store", str(parent / "store"), "chronicles")
+        status, _, err = run_tool("--store", str(parent / "store"), "chronicles")
     finally:
         parent.chmod(0o700)
     assert status == 1
@@ -133,8 +112,8 @@ def test_store_in_a_read_only_directory(run, tmp_path):
 
 
 @needs_no_chronolog
-def test_portal_without_the_chronolog_backend(run):
-    status, out, err = run("--portal", PORTAL, "--query",
+def test_portal_without_the_chronolog_backend(run_tool):
+    status, out, err = run_tool("--portal", PORTAL, "--query",
                            "ofi+sockets://127.0.0.1:5557/57", "chronicles")
 
     assert (status, out) == (cli.EXIT_UNAVAILABLE, b"")
@@ -149,10 +128,10 @@ def test_portal_without_the_chronolog_backend(run):
 
 @needs_no_chronolog
 def test_portal_is_not_redirected_by_the_store_variable(
-        run, tmp_path, monkeypatch):
+        run_tool, tmp_path, monkeypatch):
     monkeypatch.setenv("CHRONOLOG_CTYPES_STORE", str(tmp_path / "store"))
 
-    status, _, err = run("replay", "c", "s", "--portal", PORTAL)
+    status, _, err = run_tool("replay", "c", "s", "--portal", PORTAL)
 
     assert status == 4
     assert b"(CLC_ERR_BACKEND_UNAVAILABLE)" in err
@@ -172,11 +151,11 @@ def write_config(path):
 
 
 @needs_no_chronolog
-def test_config_without_the_chronolog_backend(run, tmp_path, monkeypatch):
+def test_config_without_the_chronolog_backend(run_tool, tmp_path, monkeypatch):
     config = write_config(tmp_path / "client.json")
     monkeypatch.setenv("CHRONOLOG_CTYPES_STORE", str(tmp_path / "store"))
 
-    status, out, err = run("--config", config, "ingest", "c", "s",
+    status, out, err = run_tool("--config", config, "ingest", "c", "s",
                            stdin=b"x\n")
 
     assert (status, out) == (4, b"")
@@ -186,19 +165,19 @@ def test_config_without_the_chronolog_backend(run, tmp_path, monkeypatch):
     assert not (tmp_path / "store").exists()
 
 
-def test_missing_config_file(run, tmp_path):
+def test_missing_config_file(run_tool, tmp_path):
     missing = str(tmp_path / "missing.json")
-    status, _, err = run("--config", missing, "chronicles")
+    status, _, err = run_tool("--config", missing, "chronicles")
     assert status == cli.EXIT_FILE
     assert err == ("chronolog-ctypes: error: cannot read %s: No such file or "
                    "directory (ENOENT): check the path given to --config\n"
                    % missing).encode()
 
 
-def test_config_that_is_not_json(run, tmp_path):
+def test_config_that_is_not_json(run_tool, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    status, _, err = run("--config", str(bad), "chronicles")
+    status, _, err = run_tool("--config", str(bad), "chronicles")
     assert status == cli.EXIT_USAGE
     assert b"(CL_ERR_INVALID_ARG)" in err
     assert str(bad).encode() in err
@@ -208,15 +187,15 @@ def test_config_that_is_not_json(run, tmp_path):
     "127.0.0.1:5555", "ofi+sockets://127.0.0.1", "ofi+sockets://h:70000/1",
     "ofi+sockets://h:5555/70000", "ofi+sockets://h:port/55",
 ])
-def test_bad_addresses_are_usage_errors(run, address):
-    status, _, err = run("--portal", address, "chronicles")
+def test_bad_addresses_are_usage_errors(run_tool, address):
+    status, _, err = run_tool("--portal", address, "chronicles")
     assert status == 2
     assert err.startswith(b"chronolog-ctypes: error: ")
     assert b"(CL_ERR_INVALID_ARG)" in err
 
 
-def test_one_backend_at_a_time(run, tmp_path):
-    status, _, err = run("--store", str(tmp_path), "--portal", PORTAL,
+def test_one_backend_at_a_time(run_tool, tmp_path):
+    status, _, err = run_tool("--store", str(tmp_path), "--portal", PORTAL,
                          "chronicles")
     assert status == 2
     assert err == (b"chronolog-ctypes: error: choose one backend, not --store "
@@ -238,8 +217,8 @@ def test_parse_address():
 
 @pytest.mark.parametrize("command", [
     "ingest", "replay", "chronicles", "stories", "attr", "destroy"])
-def test_every_subcommand_has_help_with_an_example(run, command):
-    status, out, err = run(command, "--help")
+def test_every_subcommand_has_help_with_an_example(run_tool, command):
+    status, out, err = run_tool(command, "--help")
     assert (status, err) == (0, b"")
     text = out.decode()
     assert text.startswith("usage: chronolog-ctypes %s" % command)
@@ -248,8 +227,19 @@ def test_every_subcommand_has_help_with_an_example(run, command):
     assert "--store DIR" in text
 
 
-def test_version(run):
-    status, out, err = run("--version")
+@pytest.mark.parametrize("args", [["--help"], ["ingest", "--help"]])
+def test_help_examples_read_a_log_that_debian_has(run_tool, args):
+    # /var/log/syslog is absent where journald alone keeps the system log
+    # (Debian 12 by default); dpkg's log is on every Debian and Ubuntu.
+    status, out, _ = run_tool(*args)
+
+    assert status == 0
+    assert b"\n  chronolog-ctypes ingest system dpkg /var/log/dpkg.log\n" in out
+    assert b"/var/log/syslog" not in out
+
+
+def test_version(run_tool):
+    status, out, err = run_tool("--version")
     assert (status, err) == (0, b"")
     lines = out.decode().splitlines()
     assert lines[0] == "chronolog-ctypes %s" % chronolog_ctypes.__version__
@@ -258,11 +248,11 @@ def test_version(run):
         info["path"], info["version"], info["abi"], ", ".join(info["backends"]))
 
 
-def test_usage_errors_exit_2(run):
-    assert run()[0] == 2
-    assert run("frobnicate")[0] == 2
-    assert run("stories")[0] == 2
-    assert run("replay", "c", "s", "--sta", "1")[0] == 2  # no abbreviations
+def test_usage_errors_exit_2(run_tool):
+    assert run_tool()[0] == 2
+    assert run_tool("frobnicate")[0] == 2
+    assert run_tool("stories")[0] == 2
+    assert run_tool("replay", "c", "s", "--sta", "1")[0] == 2  # no abbreviations
 
 
 def test_failure_line_format():
@@ -276,7 +266,7 @@ def _library_missing(*places):
         "cannot load the chronolog_capi library; tried: ...", places)
 
 
-def test_a_missing_library_is_one_readable_line(run, monkeypatch):
+def test_a_missing_library_is_one_readable_line(run_tool, monkeypatch):
     monkeypatch.delenv("CHRONOLOG_CTYPES_LIBRARY", raising=False)
 
     def missing(*args, **kwargs):
@@ -287,7 +277,7 @@ def test_a_missing_library_is_one_readable_line(run, monkeypatch):
 
     monkeypatch.setattr(chronolog_ctypes.Client, "embedded", missing)
 
-    status, out, err = run("chronicles")
+    status, out, err = run_tool("chronicles")
 
     assert (status, out) == (cli.EXIT_UNAVAILABLE, b"")
     assert err.decode() == (
@@ -311,3 +301,13 @@ def test_a_bad_library_variable_is_named_as_what_to_fix(monkeypatch):
         "CHRONOLOG_CTYPES_LIBRARY, or unset it to use the copy installed "
         "with the package")
     assert failure.exit_code == cli.EXIT_UNAVAILABLE
+
+
+@pytest.mark.parametrize("option", ["--store", "--config", "--portal", "--query"])
+def test_an_empty_backend_option_is_a_usage_error(run_tool, option):
+    status, out, err = run_tool(option, "", "chronicles")
+
+    assert (status, out) == (cli.EXIT_USAGE, b"")
+    assert err.decode() == (
+        "chronolog-ctypes: error: %s is empty (CL_ERR_INVALID_ARG): give a "
+        "value, or leave %s out\n" % (option, option))

@@ -11,32 +11,6 @@ from chronolog_ctypes import cli
 from chronolog_ctypes._timeparse import format_time
 
 
-class _Stdin:
-    """A stand-in for sys.stdin whose .buffer holds the given bytes."""
-
-    def __init__(self, data):
-        self.buffer = io.BytesIO(data)
-
-    def isatty(self):
-        return False
-
-
-@pytest.fixture
-def run(tmp_path, capsysbinary, monkeypatch):
-    """Run the tool in-process on a fresh store: (exit status, out, err)."""
-    monkeypatch.delenv("CHRONOLOG_CTYPES_STORE", raising=False)
-    monkeypatch.chdir(tmp_path)
-    store = str(tmp_path / "store")
-
-    def run_cli(*args, stdin=b""):
-        monkeypatch.setattr(sys, "stdin", _Stdin(stdin))
-        status = cli.main(["--store", store] + list(args))
-        out, err = capsysbinary.readouterr()
-        return status, out, err
-
-    return run_cli
-
-
 def records(run, chronicle="c", story="s"):
     """Return the records of a story, replayed as jsonl (lossless)."""
     status, out, err = run("replay", chronicle, story, "--format", "jsonl")
@@ -308,3 +282,21 @@ def test_files_are_not_named_as_missing(run):
     assert err.splitlines()[-1] == (
         b"chronolog-ctypes ingest: error: the following arguments are "
         b"required: STORY")
+
+
+def test_reading_a_terminal_without_file_says_so_once(run):
+    status, out, err = run("ingest", "c", "s", stdin=b"typed\n", tty=True)
+
+    assert status == 0
+    assert err == (b"chronolog-ctypes ingest: reading lines from the terminal "
+                   b"(standard input); end with Ctrl-D, or give FILE\n")
+    assert summary(out)["events"] == "1"
+    assert records(run) == [b"typed"]
+
+
+def test_no_terminal_hint_for_a_pipe_or_an_explicit_dash(run):
+    assert run("ingest", "-q", "c", "s", stdin=b"piped\n") == (0, b"", b"")
+    assert run("ingest", "-q", "c", "s", "-", stdin=b"dash\n", tty=True) == (
+        0, b"", b"")
+    assert records(run) == [b"piped", b"dash"]
+

@@ -1,21 +1,45 @@
-"""Real logs (LogHub samples, CRLF line endings) through ingest and replay."""
+"""Real logs (LogHub samples, CRLF line endings) through ingest and replay.
 
-import io
+The samples sit beside the repository, in shared/data/loghub. Without
+them these tests are skipped, unless CHRONOLOG_CTYPES_REQUIRE_DATA=1 (as
+CI sets it): then a missing sample fails them.
+"""
+
 import json
-import sys
+import os
 from pathlib import Path
 
 import pytest
 
-from chronolog_ctypes import cli
 
 LOGHUB = Path(__file__).resolve().parents[2] / "shared" / "data" / "loghub"
 LOGS = ["BGL_2k.log", "HPC_2k.log", "HDFS_2k.log"]
+REQUIRE_VARIABLE = "CHRONOLOG_CTYPES_REQUIRE_DATA"
 
-pytestmark = pytest.mark.skipif(
-    not LOGHUB.is_dir(),
-    reason="the LogHub samples are not at %s (they sit beside the repository "
-           "in shared/data/loghub)" % LOGHUB)
+
+def check_data(directory, environ):
+    """Skip the test when a sample is missing from directory, or fail it
+    when ``environ`` requires the data."""
+    missing = [name for name in LOGS if not (directory / name).is_file()]
+    if not missing:
+        return
+    what = ("the LogHub samples %s are not in %s (they sit beside the "
+            "repository in shared/data/loghub)" % (", ".join(missing),
+                                                   directory))
+    if environ.get(REQUIRE_VARIABLE) == "1":
+        pytest.fail("%s, and %s=1 requires them" % (what, REQUIRE_VARIABLE),
+                    pytrace=False)
+    pytest.skip(what)
+
+
+def samples():
+    """The directory of the samples, after check_data.
+
+    Called by each test itself rather than as a fixture, so that missing
+    samples that are required fail the test rather than its set-up.
+    """
+    check_data(LOGHUB, os.environ)
+    return LOGHUB
 
 
 def expected_lines(path):
@@ -27,19 +51,6 @@ def expected_lines(path):
     return [line[:-1] if line.endswith(b"\r") else line for line in lines]
 
 
-@pytest.fixture
-def run(tmp_path, capsysbinary, monkeypatch):
-    monkeypatch.delenv("CHRONOLOG_CTYPES_STORE", raising=False)
-    store = str(tmp_path / "store")
-
-    def run_cli(*args):
-        status = cli.main(["--store", store] + list(args))
-        out, err = capsysbinary.readouterr()
-        return status, out, err
-
-    return run_cli
-
-
 def summary(out):
     return dict((key, value.strip()) for key, _, value in (
         line.partition(":") for line in out.decode("ascii").splitlines()))
@@ -47,7 +58,8 @@ def summary(out):
 
 @pytest.mark.parametrize("name", LOGS)
 def test_replay_gives_back_every_line_in_order(run, name):
-    path = LOGHUB / name
+    loghub = samples()
+    path = loghub / name
     lines = expected_lines(path)
     assert len(lines) == 2000
 
@@ -65,8 +77,9 @@ def test_replay_gives_back_every_line_in_order(run, name):
 
 
 def test_all_three_logs_in_one_story_keep_file_order(run):
-    paths = [str(LOGHUB / name) for name in LOGS]
-    expected = [line for name in LOGS for line in expected_lines(LOGHUB / name)]
+    loghub = samples()
+    paths = [str(loghub / name) for name in LOGS]
+    expected = [line for name in LOGS for line in expected_lines(loghub / name)]
 
     status, out, _ = run("ingest", "--batch-size", "777", "loghub", "all",
                          *paths)
@@ -86,7 +99,8 @@ def test_all_three_logs_in_one_story_keep_file_order(run):
 
 
 def test_tail_of_a_real_log(run):
-    path = LOGHUB / "HDFS_2k.log"
+    loghub = samples()
+    path = loghub / "HDFS_2k.log"
     assert run("ingest", "-q", "loghub", "hdfs", str(path))[0] == 0
 
     status, out, _ = run("replay", "loghub", "hdfs", "--tail", "5")
@@ -95,13 +109,42 @@ def test_tail_of_a_real_log(run):
     assert out.split(b"\n")[:-1] == expected_lines(path)[-5:]
 
 
-def test_stdin_and_file_give_the_same_records(run, monkeypatch):
-    path = LOGHUB / "HPC_2k.log"
-    monkeypatch.setattr(sys, "stdin", type(
-        "Stdin", (), {"buffer": io.BytesIO(path.read_bytes())})())
+def test_stdin_and_file_give_the_same_records(run):
+    loghub = samples()
+    path = loghub / "HPC_2k.log"
 
-    assert run("ingest", "-q", "loghub", "from-stdin")[0] == 0
+    assert run("ingest", "-q", "loghub", "from-stdin",
+               stdin=path.read_bytes())[0] == 0
     assert run("ingest", "-q", "loghub", "from-file", str(path))[0] == 0
 
     assert run("replay", "loghub", "from-stdin")[1] == (
         run("replay", "loghub", "from-file")[1])
+
+
+def test_missing_samples_skip_the_tests_by_default(tmp_path):
+    for environ in ({}, {REQUIRE_VARIABLE: "0"}, {REQUIRE_VARIABLE: ""}):
+        with pytest.raises(pytest.skip.Exception) as skipped:
+            check_data(tmp_path, environ)
+        assert str(skipped.value) == (
+            "the LogHub samples BGL_2k.log, HPC_2k.log, HDFS_2k.log are not "
+            "in %s (they sit beside the repository in shared/data/loghub)"
+            % tmp_path)
+
+
+def test_missing_samples_fail_the_tests_when_required(tmp_path):
+    (tmp_path / "BGL_2k.log").write_bytes(b"one line\n")
+
+    with pytest.raises(pytest.fail.Exception) as failed:
+        check_data(tmp_path, {REQUIRE_VARIABLE: "1"})
+
+    assert str(failed.value) == (
+        "the LogHub samples HPC_2k.log, HDFS_2k.log are not in %s (they sit "
+        "beside the repository in shared/data/loghub), and "
+        "CHRONOLOG_CTYPES_REQUIRE_DATA=1 requires them" % tmp_path)
+
+
+def test_present_samples_pass_the_check(tmp_path):
+    for name in LOGS:
+        (tmp_path / name).write_bytes(b"one line\n")
+
+    assert check_data(tmp_path, {REQUIRE_VARIABLE: "1"}) is None

@@ -1,36 +1,9 @@
 """chronolog-ctypes chronicles, stories, attr and destroy."""
 
-import io
-import sys
 
 import pytest
 
 import chronolog_ctypes
-from chronolog_ctypes import cli
-
-
-class _Stdin:
-    def __init__(self, data):
-        self.buffer = io.BytesIO(data)
-
-
-@pytest.fixture
-def store(tmp_path):
-    return str(tmp_path / "store")
-
-
-@pytest.fixture
-def run(store, capsysbinary, monkeypatch):
-    """Run the tool in-process on a fresh store: (exit status, out, err)."""
-    monkeypatch.delenv("CHRONOLOG_CTYPES_STORE", raising=False)
-
-    def run_cli(*args, stdin=b""):
-        monkeypatch.setattr(sys, "stdin", _Stdin(stdin))
-        status = cli.main(["--store", store] + list(args))
-        out, err = capsysbinary.readouterr()
-        return status, out, err
-
-    return run_cli
 
 
 @pytest.fixture
@@ -101,8 +74,10 @@ def test_attr_of_a_missing_chronicle_or_key(run, filled):
 
 def test_attr_with_an_empty_value_is_refused(run, filled):
     status, _, err = run("attr", "web", "owner", "")
-    assert status == 1
-    assert b"(CL_ERR_INVALID_ARG): check the names and values given" in err
+    assert status == 2
+    assert err == (b"chronolog-ctypes: error: the attribute value is empty "
+                   b"(CL_ERR_INVALID_ARG): give one character or more; "
+                   b"nothing was done\n")
 
 
 def test_destroy_a_story_then_the_chronicle(run, filled):

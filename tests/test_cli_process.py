@@ -5,26 +5,15 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 
 import pytest
 
-import chronolog_ctypes
 from chronolog_ctypes import cli
 
+from conftest import FakeStdin, child_env
+
 LINES = 20000  # about 1.6 MB: well beyond a pipe's buffer
-
-
-def child_env(**extra):
-    """The environment of a child that imports this package and library."""
-    env = dict(os.environ)
-    parent = os.path.dirname(os.path.dirname(
-        os.path.abspath(chronolog_ctypes.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(
-        [parent] + [path for path in [env.get("PYTHONPATH")] if path])
-    env["CHRONOLOG_CTYPES_LIBRARY"] = chronolog_ctypes.library_info()["path"]
-    env.pop("CHRONOLOG_CTYPES_STORE", None)
-    env.update(extra)
-    return env
 
 
 def tool(*args):
@@ -38,7 +27,7 @@ def long_store(tmp_path_factory):
     data = b"".join(b"event %06d %s\n" % (number, b"x" * 66)
                     for number in range(LINES))
     saved = sys.stdin
-    sys.stdin = type("Stdin", (), {"buffer": io.BytesIO(data)})()
+    sys.stdin = FakeStdin(data)
     try:
         assert cli.main(["--store", store, "ingest", "-q", "c", "s"]) == 0
     finally:
@@ -174,3 +163,34 @@ def test_output_that_cannot_be_written(long_store, monkeypatch, capsys):
     assert capsys.readouterr().err == (
         "chronolog-ctypes: error: cannot write the output: No space left on "
         "device (ENOSPC): check where standard output goes\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_is_opened_only_to_be_read(tmp_path):
+    fifo = str(tmp_path / "pipe")
+    os.mkfifo(fifo)
+    lines = b"".join(b"line %d\n" % number for number in range(1000))
+
+    def write():
+        try:
+            with open(fifo, "wb") as stream:
+                stream.write(lines)
+        except BrokenPipeError:
+            pass  # the reader closed it: the assertions below say so
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    store = str(tmp_path / "store")
+    try:
+        done = subprocess.run(tool("--store", store, "ingest", "-q", "c", "s",
+                                   fifo), env=child_env(), timeout=20,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    finally:
+        if writer.is_alive():  # never opened for reading: let it go
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join(10)
+
+    assert (done.returncode, done.stderr) == (0, b"")
+    replayed = subprocess.run(tool("--store", store, "replay", "c", "s"),
+                              env=child_env(), stdout=subprocess.PIPE)
+    assert replayed.stdout == lines

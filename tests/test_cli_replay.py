@@ -4,10 +4,10 @@ import base64
 import csv
 import io
 import json
-import sys
 
 import pytest
 
+import chronolog_ctypes
 from chronolog_ctypes import cli
 from chronolog_ctypes._timeparse import format_time
 
@@ -20,26 +20,6 @@ RECORDS = [
     b"nul \x00 inside",
     b"surrogate \xed\xa0\x80",
 ]
-
-
-class _Stdin:
-    def __init__(self, data):
-        self.buffer = io.BytesIO(data)
-
-
-@pytest.fixture
-def run(tmp_path, capsysbinary, monkeypatch):
-    """Run the tool in-process on a fresh store: (exit status, out, err)."""
-    monkeypatch.delenv("CHRONOLOG_CTYPES_STORE", raising=False)
-    store = str(tmp_path / "store")
-
-    def run_cli(*args, stdin=b""):
-        monkeypatch.setattr(sys, "stdin", _Stdin(stdin))
-        status = cli.main(["--store", store] + list(args))
-        out, err = capsysbinary.readouterr()
-        return status, out, err
-
-    return run_cli
 
 
 @pytest.fixture
@@ -202,6 +182,26 @@ def test_missing_story_is_not_created_by_replay(run, logged):
         b"what exists with 'chronolog-ctypes chronicles' and "
         b"'chronolog-ctypes stories CHRONICLE'\n")
     assert run("stories", "c")[1] == b"s\n"
+
+
+def test_a_story_destroyed_just_before_the_acquisition_comes_back_empty(
+        run, logged, store, monkeypatch):
+    # The race that docs/cli/replay.md describes, made certain: another
+    # client destroys the story right after replay has seen it listed.
+    acquire = chronolog_ctypes.Client.acquire_story
+
+    def destroyed_first(client, chronicle, story, *args, **kwargs):
+        with chronolog_ctypes.Client.embedded(store) as other:
+            other.destroy_story(chronicle, story)
+        return acquire(client, chronicle, story, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(chronolog_ctypes.Client, "acquire_story",
+                      destroyed_first)
+        assert run("replay", "c", "s") == (0, b"", b"")
+
+    assert run("stories", "c") == (0, b"s\n", b"")
+    assert run("replay", "c", "s") == (0, b"", b"")
 
 
 @pytest.mark.parametrize("option, value, message", [

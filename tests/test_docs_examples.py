@@ -1,6 +1,7 @@
-"""The examples of the command-line and logging-handler pages, run.
+"""The examples of the documentation, run.
 
-In docs/cli/*.md and docs/logging-handler.md:
+In docs/cli/*.md, docs/logging-handler.md, docs/quickstart.md,
+docs/migration.md and README.md:
 
 - a ```console block holds ``$ command`` lines, each followed by the
   output it prints (stdout then stderr). The blocks of a page run in
@@ -11,12 +12,17 @@ In docs/cli/*.md and docs/logging-handler.md:
   ``chronolog-ctypes`` on its PATH.
 - a ```python block runs, in order with the page's other python blocks
   in one interpreter; when an ```output block follows it, what the block
-  printed must match it (with ``...`` as above).
+  printed must match it (with ``...`` as above). The blocks run in a
+  fresh directory, which relative store paths such as ``demo-store`` are
+  taken from, with CHRONOLOG_CTYPES_STORE pointing at a fresh store.
+- a ```python block right after the comment
+  ``<!-- skip-example: REASON -->`` (one that needs a ChronoLog
+  deployment, say) is not run: it is reported as a skipped test, with
+  the reason.
 
 Other blocks (```sh, ```json, ```text) are not run.
 """
 
-import io
 import json
 import os
 import re
@@ -28,13 +34,19 @@ from pathlib import Path
 
 import pytest
 
-import chronolog_ctypes
 from chronolog_ctypes import cli
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
-PAGES = sorted((DOCS / "cli").glob("*.md")) + [DOCS / "logging-handler.md"]
+from conftest import FakeStdin, child_env, chronolog_built
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PAGES = sorted((DOCS / "cli").glob("*.md")) + [
+    DOCS / "logging-handler.md", DOCS / "quickstart.md",
+    DOCS / "migration.md", ROOT / "README.md"]
 
 _FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
+# The comment that keeps the block after it from running.
+_SKIP = re.compile(r"<!--\s*skip-example:(.*?)-->", re.S)
 # "[printf ... |] chronolog-ctypes ARGS[; echo "exit status $?"]" with no
 # other shell syntax in ARGS.
 _IN_PROCESS = re.compile(
@@ -43,18 +55,36 @@ _IN_PROCESS = re.compile(
     r"(?P<status>;\s*echo \"exit status \$\?\")?")
 
 
+def page_id(page):
+    """The page's path from the repository's root, as a test id."""
+    return page.relative_to(ROOT).as_posix()
+
+
 def blocks(page):
-    """The fenced blocks of a page: (language, text, line number)."""
+    """The fenced blocks of a page.
+
+    Each is (language, text, line number, skip reason), the reason being
+    that of a skip-example comment right before the block, else None.
+    """
     text = page.read_text(encoding="utf-8")
-    return [(match.group(1), match.group(2),
-             text.count("\n", 0, match.start()) + 1)
-            for match in _FENCE.finditer(text)]
+    found = []
+    previous_end = 0
+    for match in _FENCE.finditer(text):
+        between = text[previous_end:match.start()].rstrip()
+        markers = list(_SKIP.finditer(between))
+        reason = None
+        if markers and markers[-1].end() == len(between):
+            reason = " ".join(markers[-1].group(1).split())
+        found.append((match.group(1), match.group(2),
+                      text.count("\n", 0, match.start()) + 1, reason))
+        previous_end = match.end()
+    return found
 
 
 def console_steps(page):
     """Every ``$ command`` of a page's console blocks with its output."""
     steps = []
-    for language, text, line in blocks(page):
+    for language, text, line, _ in blocks(page):
         if language != "console":
             continue
         for offset, row in enumerate(text.splitlines()):
@@ -70,15 +100,19 @@ def console_steps(page):
 
 
 def python_steps(page):
-    """Every python block of a page with the output block after it."""
+    """Every python block of a page with the output block after it.
+
+    Each is (code, expected output or None, line number, skip reason or
+    None).
+    """
     found = blocks(page)
     steps = []
-    for position, (language, text, line) in enumerate(found):
+    for position, (language, text, line, reason) in enumerate(found):
         if language != "python":
             continue
         following = found[position + 1] if position + 1 < len(found) else None
         expected = following[1] if following and following[0] == "output" else None
-        steps.append((text, expected, line))
+        steps.append((text, expected, line, reason))
     return steps
 
 
@@ -89,14 +123,9 @@ def matches(expected, actual):
     return re.fullmatch(pattern, actual.rstrip("\n"), re.S) is not None
 
 
-def child_env(workdir):
-    env = dict(os.environ)
-    parent = os.path.dirname(os.path.dirname(
-        os.path.abspath(chronolog_ctypes.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(
-        [parent] + [path for path in [env.get("PYTHONPATH")] if path])
-    env["CHRONOLOG_CTYPES_LIBRARY"] = chronolog_ctypes.library_info()["path"]
-    env["CHRONOLOG_CTYPES_STORE"] = str(workdir / "store")
+def docs_env(workdir):
+    """A child's environment: the store workdir/store, the tool on PATH."""
+    env = child_env(CHRONOLOG_CTYPES_STORE=str(workdir / "store"))
 
     bin_dir = workdir / ".bin"
     bin_dir.mkdir(exist_ok=True)
@@ -110,13 +139,46 @@ def child_env(workdir):
 
 CONSOLE_PAGES = [page for page in PAGES if console_steps(page)]
 PYTHON_PAGES = [page for page in PAGES if python_steps(page)]
+SKIPPED_PYTHON = [(page, line, reason) for page in PAGES
+                  for _, _, line, reason in python_steps(page)
+                  if reason is not None]
 
 
 def test_every_subcommand_has_a_page_with_examples():
     names = {page.stem for page in CONSOLE_PAGES}
     assert {"README", "ingest", "replay", "chronicles", "stories", "attr",
             "destroy"} <= names
-    assert DOCS / "logging-handler.md" in PYTHON_PAGES
+    assert {DOCS / "logging-handler.md", DOCS / "quickstart.md",
+            DOCS / "migration.md", ROOT / "README.md"} <= set(PYTHON_PAGES)
+
+
+def test_blocks_read_the_skip_comment_right_before_a_block(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(
+        "<!-- skip-example: needs a deployment -->\n"
+        "```python\nfirst()\n```\n"
+        "<!-- skip-example: not this one -->\n\ntext between\n"
+        "```python\nsecond()\n```\n\n"
+        "<!-- skip-example:  two lines\n of reason -->\n\n"
+        "```python\nthird()\n```\n```output\n3\n```\n")
+
+    assert python_steps(page) == [
+        ("first()\n", None, 2, "needs a deployment"),
+        ("second()\n", None, 8, None),
+        ("third()\n", "3\n", 15, "two lines of reason"),
+    ]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=page_id)
+def test_every_skip_comment_stands_before_a_python_block(page):
+    # A comment elsewhere (before a paragraph, or another kind of block)
+    # would mean that the example meant to be skipped runs.
+    comments = _SKIP.findall(page.read_text(encoding="utf-8"))
+    reasons = [reason for language, _, _, reason in blocks(page)
+               if reason is not None and language == "python"]
+
+    assert [" ".join(comment.split()) for comment in comments] == reasons
+    assert all(reasons)
 
 
 def test_matches_understands_the_ellipsis():
@@ -125,20 +187,19 @@ def test_matches_understands_the_ellipsis():
     assert matches("a\n...\nz", "a\nb\nc\nz")
 
 
-@pytest.mark.parametrize("page", CONSOLE_PAGES, ids=lambda page: page.name)
+@pytest.mark.parametrize("page", CONSOLE_PAGES, ids=page_id)
 def test_console_examples(page, tmp_path, monkeypatch, capsysbinary):
-    env = child_env(tmp_path)
+    env = docs_env(tmp_path)
     monkeypatch.setenv("CHRONOLOG_CTYPES_STORE", env["CHRONOLOG_CTYPES_STORE"])
     monkeypatch.chdir(tmp_path)
 
     def in_process(arguments, stdin=b""):
-        monkeypatch.setattr(sys, "stdin", type("Stdin", (), {
-            "buffer": io.BytesIO(stdin)})())
+        monkeypatch.setattr(sys, "stdin", FakeStdin(stdin))
         status = cli.main(shlex.split(arguments))
         out, err = capsysbinary.readouterr()
         return status, out + err
 
-    has_chronolog = "chronolog" in chronolog_ctypes.library_info()["backends"]
+    has_chronolog = chronolog_built()
     for command, expected, line in console_steps(page):
         if has_chronolog and "(CLC_ERR_BACKEND_UNAVAILABLE)" in expected:
             continue  # the answer of a library built without ChronoLog
@@ -181,19 +242,19 @@ for code in json.load(sys.stdin):
 """
 
 
-@pytest.mark.parametrize("page", PYTHON_PAGES, ids=lambda page: page.name)
+@pytest.mark.parametrize("page", PYTHON_PAGES, ids=page_id)
 def test_python_examples(page, tmp_path):
-    steps = python_steps(page)
+    steps = [step for step in python_steps(page) if step[3] is None]
     done = subprocess.run(
         [sys.executable, "-c", _RUNNER], cwd=str(tmp_path),
-        env=child_env(tmp_path), stdout=subprocess.PIPE,
+        env=docs_env(tmp_path), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, timeout=120,
-        input=json.dumps([code for code, _, _ in steps]).encode())
+        input=json.dumps([code for code, _, _, _ in steps]).encode())
 
     results = [json.loads(line) for line in done.stdout.splitlines()]
     assert done.returncode == 0, done.stderr.decode()
     assert len(results) == len(steps), done.stderr.decode()
-    for (_, expected, line), result in zip(steps, results):
+    for (_, expected, line, _), result in zip(steps, results):
         assert not result["failed"], "%s:%d:\n%s" % (
             page.name, line, done.stderr.decode())
         if expected is not None:
@@ -201,3 +262,11 @@ def test_python_examples(page, tmp_path):
                 "%s:%d:\n--- expected\n%s\n--- got\n%s"
                 % (page.name, line, expected, result["output"]))
     assert done.stderr == b""
+
+
+@pytest.mark.parametrize(
+    "page, line, reason", SKIPPED_PYTHON,
+    ids=["%s:%d" % (page_id(page), line) for page, line, _ in SKIPPED_PYTHON])
+def test_python_examples_marked_to_skip(page, line, reason):
+    pytest.skip("%s:%d: %s" % (page_id(page), line, reason))
+

@@ -94,3 +94,18 @@ def test_event_list_is_a_list():
     assert events[1].time() == 1
     assert sorted(events)[0].time() == 1
     assert repr(EventList()) == "EventList([])"
+
+
+def test_a_slice_of_an_event_list_is_an_event_list():
+    events = EventList(Event(time, 1, time) for time in range(5))
+
+    for piece, times in ((events[1:3], [1, 2]), (events[::-2], [4, 2, 0]),
+                         (events[-2:], [3, 4]), (events[3:1], []),
+                         (events[1:][1:], [2, 3, 4])):
+        assert type(piece) is EventList
+        assert [event.time() for event in piece] == times
+
+    assert type(events[-1]) is Event and events[-1].time() == 4
+    assert len(events) == 5  # the list sliced is unchanged
+    assert repr(events[:1]) == (
+        "EventList([Event(time=0, client_id=1, index=0, log_record=b'')])")

@@ -2,10 +2,10 @@
 
 import logging
 import logging.config
+import multiprocessing
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 
 import pytest
@@ -13,11 +13,7 @@ import pytest
 import chronolog_ctypes
 from chronolog_ctypes.handler import ChronologHandler
 
-
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.delenv("CHRONOLOG_CTYPES_STORE", raising=False)
-    return str(tmp_path / "store")
+from conftest import child_env, run_child
 
 
 @pytest.fixture
@@ -303,20 +299,6 @@ def test_dict_config_with_string_arguments(store, request):
     assert replayed(store) == [b"INFO configured", b"ERROR by dictConfig"]
 
 
-def run_child(code, store):
-    env = dict(os.environ)
-    parent = os.path.dirname(os.path.dirname(
-        os.path.abspath(chronolog_ctypes.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(
-        [parent] + [path for path in [env.get("PYTHONPATH")] if path])
-    env["CHRONOLOG_CTYPES_LIBRARY"] = chronolog_ctypes.library_info()["path"]
-    env["STORE"] = store
-    env.pop("CHRONOLOG_CTYPES_STORE", None)
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
-                          env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=60)
-
-
 def test_records_of_a_handler_never_closed_are_written_at_exit(store):
     result = run_child("""
         import logging, os
@@ -327,7 +309,7 @@ def test_records_of_a_handler_never_closed_are_written_at_exit(store):
         log.setLevel(logging.INFO)
         for number in range(1000):
             log.info("record %d", number)
-    """, store)
+    """, {"STORE": store})
 
     assert (result.returncode, result.stderr) == (0, b"")
     assert replayed(store) == [b"record %d" % number for number in range(1000)]
@@ -341,7 +323,7 @@ def test_a_handler_attached_nowhere_is_closed_at_exit_too(store):
         handler = ChronologHandler("app", "main", store=os.environ["STORE"])
         handler.handle(logging.makeLogRecord({"msg": "direct"}))
         logging.shutdown = lambda *args: None  # the hook must not need it
-    """, store)
+    """, {"STORE": store})
 
     assert (result.returncode, result.stderr) == (0, b"")
     assert replayed(store) == [b"direct"]
@@ -384,7 +366,7 @@ def test_a_failed_construction_leaves_nothing_for_shutdown(tmp_path):
             except Exception as error:
                 print(type(error).__name__)
         logging.shutdown()
-    """, str(tmp_path / "file" / "store"))
+    """, {"STORE": str(tmp_path / "file" / "store")})
 
     assert result.stdout.split() == [b"ValueError", b"StoreIOError"]
     assert (result.returncode, result.stderr) == (0, b"")
@@ -411,8 +393,79 @@ def test_pool_workers_that_flush_after_each_task_lose_nothing(store):
 
         with multiprocessing.get_context("fork").Pool(2) as pool:
             pool.map(task, range(200), chunksize=5)
-    """, store)
+    """, {"STORE": store})
 
     assert (result.returncode, result.stderr) == (0, b"")
     assert sorted(replayed(store, story="pool")) == sorted(
         b"task %d" % number for number in range(200))
+
+
+_POOL_SCRIPT = """
+import logging, multiprocessing, os, sys, warnings
+from chronolog_ctypes.handler import ChronologHandler
+
+warnings.simplefilter("ignore", DeprecationWarning)  # fork + threads
+log = logging.getLogger("pool")
+log.addHandler(ChronologHandler("app", "pool", store=os.environ["STORE"]))
+log.setLevel(logging.INFO)
+
+
+def task(number):
+    log.info("task %d", number)
+
+
+if __name__ == "__main__":
+    pool = multiprocessing.get_context(sys.argv[1]).Pool(2)
+    pool.map(task, range(200), chunksize=5)
+    pool.close()
+    pool.join()
+"""
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_pool_workers_ended_by_close_and_join_lose_nothing(
+        store, tmp_path, method):
+    # The tasks do not flush. Under fork and forkserver the workers end
+    # with os._exit: only the handler's multiprocessing finalizer writes
+    # their last records (under forkserver, each worker makes its handler
+    # when it imports the script). Under spawn the exit hooks do it.
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip("no %s start method here" % method)
+    script = tmp_path / "pool_logging.py"
+    script.write_text(_POOL_SCRIPT)
+
+    result = subprocess.run(
+        [sys.executable, str(script), method], cwd=str(tmp_path),
+        env=child_env(STORE=store), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, timeout=120)
+
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert sorted(replayed(store, story="pool")) == sorted(
+        b"task %d" % number for number in range(200))
+
+
+def _log_from_the_child(child_logger):
+    child_logger.info("from a multiprocessing child")
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
+                    reason="needs the fork start method")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded")
+def test_a_forked_child_that_does_not_close_the_handler_keeps_its_records(
+        store, logger):
+    handler = ChronologHandler("app", "main", store=store)
+    logger.addHandler(handler)
+    logger.info("parent before fork")
+
+    child = multiprocessing.get_context("fork").Process(
+        target=_log_from_the_child, args=(logger,))
+    child.start()
+    child.join(60)
+    logger.info("parent after fork")
+    handler.close()
+
+    assert child.exitcode == 0
+    assert sorted(replayed(store)) == [
+        b"from a multiprocessing child", b"parent after fork",
+        b"parent before fork"]
+

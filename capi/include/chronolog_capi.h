@@ -23,7 +23,8 @@
  *   in a process forked after it was created is refused with
  *   CLC_ERR_FORKED.
  * - Names (chronicles, stories, attribute keys and values) are
- *   NUL-terminated UTF-8. Records are any bytes: pointer plus length.
+ *   NUL-terminated UTF-8; one that is not well-formed UTF-8 is refused with
+ *   CLC_ERR_INVALID_ARG. Records are any bytes: pointer plus length.
  * - Memory the library hands out (replay results, name lists) belongs to a
  *   library object and is freed only by that object's free function.
  * - Output parameters are written only on success unless stated otherwise.

@@ -92,11 +92,66 @@ void require_output(const void *out) {
     }
 }
 
-void require_name(const char *name, const char *what) {
-    if (name == nullptr) {
+// Whether text is well-formed UTF-8: no stray continuation bytes, overlong forms, surrogates or
+// code points past U+10FFFF.
+bool is_utf8(const char *text) {
+    const auto *byte = reinterpret_cast<const unsigned char *>(text);
+    while (*byte != 0) {
+        unsigned lead = *byte;
+        if (lead < 0x80) {
+            ++byte;
+            continue;
+        }
+        int length;
+        uint32_t code;
+        uint32_t smallest;
+        if ((lead & 0xe0) == 0xc0) {
+            length = 2, code = lead & 0x1f, smallest = 0x80;
+        } else if ((lead & 0xf0) == 0xe0) {
+            length = 3, code = lead & 0x0f, smallest = 0x800;
+        } else if ((lead & 0xf8) == 0xf0) {
+            length = 4, code = lead & 0x07, smallest = 0x10000;
+        } else {
+            return false;
+        }
+        // The terminating NUL is not a continuation byte, so nothing past it is read.
+        for (int i = 1; i < length; ++i) {
+            if ((byte[i] & 0xc0) != 0x80) {
+                return false;
+            }
+            code = (code << 6) | (byte[i] & 0x3f);
+        }
+        if (code < smallest || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
+            return false;
+        }
+        byte += length;
+    }
+    return true;
+}
+
+void require_text(const char *text, const char *what) {
+    if (text == nullptr) {
         invalid(std::string(what) + " is NULL");
     }
+    if (!is_utf8(text)) {
+        invalid(std::string(what) + " is not valid UTF-8");
+    }
+}
+
+// Names of chronicles, stories and attributes: UTF-8 and not empty.
+void require_name(const char *name, const char *what) {
+    require_text(name, what);
     if (*name == '\0') {
+        invalid(std::string(what) + " is empty");
+    }
+}
+
+// A file system path, in whatever encoding the file system uses.
+void require_path(const char *path, const char *what) {
+    if (path == nullptr) {
+        invalid(std::string(what) + " is NULL");
+    }
+    if (*path == '\0') {
         invalid(std::string(what) + " is empty");
     }
 }
@@ -109,6 +164,9 @@ Attributes read_attributes(const char *const *keys, const char *const *values, s
     for (size_t i = 0; i < count; ++i) {
         if (keys[i] == nullptr || values[i] == nullptr) {
             invalid("attribute " + std::to_string(i) + " has a NULL key or value");
+        }
+        if (!is_utf8(keys[i]) || !is_utf8(values[i])) {
+            invalid("attribute " + std::to_string(i) + " has a key or value that is not UTF-8");
         }
         attributes.emplace_back(keys[i], values[i]);
     }
@@ -162,15 +220,33 @@ int free_handle(Handle handle, Kind kind) {
     return handle == nullptr ? CLC_SUCCESS : handles().remove(token_of(handle), kind);
 }
 
-std::string absolute_path(const std::string &path) {
-    if (path.front() == '/') {
-        return path;
-    }
+// The store directory as an absolute path without empty or "." components and without a
+// trailing slash, so that "store/" and "store/." name the directory that is created owner-only
+// rather than one of its missing parents. ".." is kept: it depends on symbolic links.
+std::string store_path(const std::string &path) {
+    std::string absolute = path;
     char cwd[PATH_MAX];
-    if (getcwd(cwd, sizeof cwd) == nullptr) {
-        return path;
+    if (path.front() != '/' && getcwd(cwd, sizeof cwd) != nullptr) {
+        absolute = std::string(cwd) + "/" + path;
     }
-    return std::string(cwd) + "/" + path;
+
+    std::string normal = absolute.front() == '/' ? "/" : "";
+    size_t start = 0;
+    while (start < absolute.size()) {
+        size_t end = absolute.find('/', start);
+        if (end == std::string::npos) {
+            end = absolute.size();
+        }
+        std::string part = absolute.substr(start, end - start);
+        if (!part.empty() && part != ".") {
+            if (!normal.empty() && normal.back() != '/') {
+                normal += '/';
+            }
+            normal += part;
+        }
+        start = end + 1;
+    }
+    return normal.empty() ? "." : normal;
 }
 
 // Events logged by clients the program never freed are written when the process exits
@@ -197,6 +273,8 @@ void check_replay_arguments(const char *chronicle, const char *story, uint64_t s
     if (chronicle == nullptr || story == nullptr) {
         invalid("chronicle or story name is NULL");
     }
+    require_text(chronicle, "chronicle name");
+    require_text(story, "story name");
     if (start > end) {
         invalid("replay range start " + std::to_string(start) + " is after its end " +
                 std::to_string(end));
@@ -299,13 +377,13 @@ int clc_client_create(const clc_service_conf *portal, const clc_service_conf *qu
 int clc_client_open_embedded(const char *store_dir, int mode, clc_client_t *out) {
     return guarded(__func__, [&]() -> int {
         require_output(out);
-        require_name(store_dir, "store_dir");
+        require_path(store_dir, "store_dir");
         if (mode != CLC_MODE_WRITER && mode != CLC_MODE_READER) {
             invalid("mode " + std::to_string(mode) +
                     " is neither CLC_MODE_WRITER nor CLC_MODE_READER");
         }
 
-        auto backend = make_embedded_backend(absolute_path(store_dir), mode);
+        auto backend = make_embedded_backend(store_path(store_dir), mode);
         *out =
             publish<clc_client_t>(Kind::client, std::make_shared<ClientObject>(std::move(backend)));
         return CLC_SUCCESS;

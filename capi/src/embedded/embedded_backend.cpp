@@ -9,7 +9,9 @@
 #include <climits>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "backend.hpp"
@@ -134,6 +136,19 @@ std::string story_label(const std::string &chronicle, const std::string &story) 
 
 using StoryKey = std::pair<std::string, std::string>;
 
+// Clients freed while their store could not be written, by store directory (see
+// EmbeddedBackend::mark_disconnected). The lock is taken only inside a SqliteSection, so a
+// fork never finds it held.
+struct Orphans {
+    std::mutex mutex;
+    std::map<std::string, std::set<int64_t>> by_store;
+};
+
+Orphans &orphans() {
+    static Orphans *instance = new Orphans;
+    return *instance;
+}
+
 class EmbeddedStoryWriter : public StoryWriter {
 public:
     EmbeddedStoryWriter(std::shared_ptr<EventBuffer> buffer, std::shared_ptr<StoryState> state)
@@ -234,6 +249,7 @@ private:
                                       const std::string &story);
     void create_schema(Session &session);
     int release_dead_clients(Session &session);
+    int release_orphans(Session &session);
     void mark_disconnected() noexcept;
 
     const std::string store_dir_;
@@ -276,9 +292,53 @@ void EmbeddedBackend::create_schema(Session &session) {
     }
 }
 
+// Clients of this process that were freed while their store could not be written. An orphan
+// is forgotten once a call finds nothing left to record for it.
+int EmbeddedBackend::release_orphans(Session &session) {
+    std::vector<int64_t> ids;
+    {
+        std::lock_guard<std::mutex> lock(orphans().mutex);
+        auto found = orphans().by_store.find(store_dir_);
+        if (found == orphans().by_store.end()) {
+            return 0;
+        }
+        ids.assign(found->second.begin(), found->second.end());
+    }
+    int released = 0;
+    std::vector<int64_t> recorded;
+    for (int64_t id : ids) {
+        session.prepare("DELETE FROM acquisitions WHERE client_id = ?").bind(1, id).step();
+        int count = session.changes();
+        session
+            .prepare(
+                "UPDATE clients SET disconnected_ns = ? WHERE id = ? AND "
+                "disconnected_ns IS NULL")
+            .bind(1, realtime_ns())
+            .bind(2, id)
+            .step();
+        if (count == 0 && session.changes() == 0) {
+            recorded.push_back(id);
+        }
+        if (count > 0) {
+            queue_message(CLC_LOG_WARNING, "released " + std::to_string(count) +
+                                               " stories held by client " + std::to_string(id) +
+                                               ", which was freed while the store could not be "
+                                               "written");
+        }
+        released += count;
+    }
+    std::lock_guard<std::mutex> lock(orphans().mutex);
+    std::set<int64_t> &remaining = orphans().by_store[store_dir_];
+    for (int64_t id : recorded) {
+        remaining.erase(id);
+    }
+    return released;
+}
+
 // Acquisitions of clients whose process on this host is gone would otherwise keep their stories
 // acquired forever. Returns how many acquisitions were dropped.
 int EmbeddedBackend::release_dead_clients(Session &session) {
+    int released = release_orphans(session);
     std::vector<std::pair<int64_t, pid_t>> dead;
     {
         Statement select = session.prepare(
@@ -297,7 +357,6 @@ int EmbeddedBackend::release_dead_clients(Session &session) {
             }
         }
     }
-    int released = 0;
     for (const auto &client : dead) {
         session.prepare("DELETE FROM acquisitions WHERE client_id = ?")
             .bind(1, client.first)
@@ -352,16 +411,32 @@ int EmbeddedBackend::connect() {
     return CLC_SUCCESS;
 }
 
+// A disconnected client holds no story: when it is freed with stories whose release failed,
+// their acquisitions go with it. When even that cannot be written, the client is remembered as
+// an orphan, for the next client of the store in this process to record.
 void EmbeddedBackend::mark_disconnected() noexcept {
     try {
         Session session(*database_);
+        session.begin_write();
+        session.prepare("DELETE FROM acquisitions WHERE client_id = ?")
+            .bind(1, int64_t(client_id_))
+            .step();
         session.prepare("UPDATE clients SET disconnected_ns = ? WHERE id = ?")
             .bind(1, realtime_ns())
             .bind(2, int64_t(client_id_))
             .step();
+        session.commit();
+        return;
     } catch (const std::exception &error) {
         queue_message(CLC_LOG_WARNING, "client " + std::to_string(client_id_) +
                                            " could not record its disconnection: " + error.what());
+    }
+    try {
+        SqliteSection section;
+        std::lock_guard<std::mutex> lock(orphans().mutex);
+        orphans().by_store[store_dir_].insert(int64_t(client_id_));
+    } catch (...) {
+        // Out of memory: the acquisitions are dropped when this process ends.
     }
 }
 

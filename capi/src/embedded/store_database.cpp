@@ -1,6 +1,7 @@
 #include "embedded/store_database.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -92,6 +93,17 @@ void StoreDatabase::open_connection() {
         close_connection();
         throw Failure(CLC_ERR_STORE_IO, message);
     }
+    // SQLite falls back to read-only when the file cannot be written. Going on would create the
+    // companion files with the database's read-only mode, and they would keep the store
+    // read-only after its permissions are fixed.
+    if (sqlite3_db_readonly(db_, "main") == 1) {
+        std::string message = "the store database '" + path_ + "' cannot be opened for writing";
+        if (::access(path_.c_str(), W_OK) != 0) {
+            message += std::string(": ") + std::strerror(errno);
+        }
+        close_connection();
+        throw Failure(CLC_ERR_STORE_IO, message);
+    }
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, kBusyTimeoutMs);
 
@@ -109,6 +121,17 @@ void StoreDatabase::open_connection() {
             close_connection();
             throw Failure(CLC_ERR_STORE_IO, message);
         }
+    }
+    // A database of another program is left exactly as it is: switching it to WAL would change
+    // its file. Ours carry the application id "CLOG"; a new database has no table yet.
+    std::string application = pragma_text(db_, "PRAGMA application_id");
+    std::string tables = pragma_text(db_, "SELECT count(*) FROM sqlite_master");
+    if (!application.empty() && application != "1129074503" && !tables.empty() && tables != "0") {
+        std::string message = "'" + path_ +
+                              "' is a SQLite database of another program, not a chronolog "
+                              "store; it was left unchanged";
+        close_connection();
+        throw Failure(CLC_ERR_STORE_IO, message);
     }
     std::string mode = pragma_text(db_, "PRAGMA journal_mode=WAL");
     if (mode != "wal") {

@@ -23,7 +23,6 @@ the standard library only.
 """
 
 import argparse
-import array
 import ctypes
 import gc
 import hashlib
@@ -513,7 +512,8 @@ class Figure:
         self.threshold = threshold
         self.ours: List[float] = []
         self.limit: List[float] = []
-        self.ratio_of: Callable[[float, float], float] = lambda o, l: o / l
+        self.ratio_of: Callable[[float, float], float] = (
+            lambda ours, limit: ours / limit)
         self.note = ""
         self.value_of_ratio: Optional[float] = None
 

@@ -17,7 +17,9 @@ crash.
 """
 
 import array
+import bisect
 import ctypes
+import itertools
 import logging
 import os
 import platform
@@ -285,26 +287,159 @@ def _record_bytes(record: Any) -> bytes:
                         % type(record).__name__) from None
 
 
-# Records go to the library as pointer + length.  CPython hands ctypes a
-# pointer into the bytes object itself.  PyPy's ctypes copies bytes
-# arguments byte by byte (about a second for 16 MiB), so there records are
-# copied once into a bytearray and a view of it is passed; the view keeps
-# the copy alive and in place during the call.
-if platform.python_implementation() == "PyPy":
-    def _native_buffer(data: bytes) -> Any:
-        if not data:
-            return data
-        return _FIRST_BYTE.from_buffer(bytearray(data))
+def _converted(records: Sequence[Any]) -> List[bytes]:
+    return [record if type(record) is bytes else _record_bytes(record)
+            for record in records]
 
-    def _native_joined(records: List[bytes]) -> Any:
-        joined = bytearray().join(records)
-        return _FIRST_BYTE.from_buffer(joined) if joined else b""
-else:
-    def _native_buffer(data: bytes) -> Any:
+
+def _batches(records: Iterable[RecordLike]
+             ) -> Iterator[Tuple[Sequence[Any], List[int]]]:
+    """Split records into the batches of one native call each.
+
+    Yields ``(batch, lengths)``: at most ``LOG_MANY_MAX_RECORDS`` records,
+    and records only until they reach ``LOG_MANY_MAX_BYTES``.  The lengths
+    are ``len()`` of each record, which :func:`_joined` checks.
+    """
+    if isinstance(records, (list, tuple)):
+        step = LOG_MANY_MAX_RECORDS
+        chunks: Iterator[Sequence[Any]] = (
+            records[i:i + step] for i in range(0, len(records), step))
+    else:
+        iterator = iter(records)
+        chunks = iter(lambda: list(itertools.islice(
+            iterator, LOG_MANY_MAX_RECORDS)), [])
+
+    for chunk in chunks:
+        try:
+            lengths = list(map(len, chunk))
+        except TypeError:
+            chunk = _converted(chunk)
+            lengths = list(map(len, chunk))
+        limit = LOG_MANY_MAX_BYTES
+        if sum(lengths) < limit:
+            yield chunk, lengths
+            continue
+        # A batch ends with the record that brings it to the limit.
+        ends = list(itertools.accumulate(lengths))
+        start = 0
+        while start < len(chunk):
+            base = ends[start - 1] if start else 0
+            end = min(bisect.bisect_left(ends, base + limit, start) + 1,
+                      len(chunk))
+            yield chunk[start:end], lengths[start:end]
+            start = end
+
+
+def _joined(batch: Sequence[Any], lengths: List[int]
+            ) -> Tuple[bytes, "array.array[int]"]:
+    """The records of a batch back to back, and their lengths in bytes.
+
+    When every record is bytes (or a bytes-like object whose ``len()`` is
+    its size), that is one ``join``; otherwise the records are converted
+    first (``str`` to UTF-8), which also raises for a bad record.
+    """
+    try:
+        joined: Optional[bytes] = b"".join(batch)
+    except TypeError:
+        joined = None
+    if joined is None or len(joined) != sum(lengths):
+        batch = _converted(batch)
+        lengths = list(map(len, batch))
+        joined = b"".join(batch)
+    return joined, array.array("Q", lengths)
+
+
+class _Marshal:
+    """How the logging calls get their arguments: ctypes on CPython.
+
+    CPython's ctypes hands the library a pointer into a bytes object
+    itself, and a ``(c_uint64 * 1)`` array as a pointer to its element.
+    """
+
+    @staticmethod
+    def of(library: Library) -> "_Marshal":
+        """The way to call ``library``'s logging functions."""
+        if library.fast is not None:
+            return _CffiMarshal(library.ffi)
+        if platform.python_implementation() == "PyPy":
+            return _CopyingMarshal()
+        return _CTYPES_MARSHAL
+
+    def story(self, ref: StoryHandleRef) -> Any:
+        """The story handle as the logging functions take it."""
+        return ref
+
+    def log_function(self, library: Library) -> Callable[..., int]:
+        """``clc_story_log``, taking a bytes record."""
+        return library.clc_story_log
+
+    def log_many_function(self, library: Library) -> Callable[..., int]:
+        """``clc_story_log_many``, taking :meth:`records` and
+        :meth:`u64_array` arguments."""
+        return library.clc_story_log_many
+
+    def records(self, joined: bytes) -> Any:
+        """Records packed in one bytes object, as the library takes them."""
+        return joined
+
+    def u64_array(self, values: "array.array[int]") -> Any:
+        """An ``array('Q')`` as a pointer to its first element."""
+        return _u64_pointer(values) if values else None
+
+
+_CTYPES_MARSHAL = _Marshal()
+
+
+def _native_buffer(data: bytes) -> Any:
+    """A record as PyPy's ctypes should get it: a view of one copy.
+
+    PyPy's ctypes copies a bytes argument byte by byte (about a second for
+    16 MiB); a view of a bytearray passes its address instead, and keeps
+    the copy alive and in place during the call.
+    """
+    if not data:
         return data
+    return _FIRST_BYTE.from_buffer(bytearray(data))
 
-    def _native_joined(records: List[bytes]) -> Any:
-        return b"".join(records)
+
+class _CopyingMarshal(_Marshal):
+    """ctypes on PyPy (when cffi is missing or not wanted)."""
+
+    def log_function(self, library: Library) -> Callable[..., int]:
+        log = library.clc_story_log
+
+        def copying_log(ref: Any, data: bytes, length: int,
+                        time: Any) -> int:
+            return log(ref, _native_buffer(data), length, time)
+        return copying_log
+
+    def records(self, joined: bytes) -> Any:
+        return _native_buffer(joined)
+
+
+class _CffiMarshal(_Marshal):
+    """cffi on PyPy: every call costs about a tenth of a microsecond.
+
+    cffi passes a bytes object to a ``void *`` parameter as a pointer to
+    its data, and an ``array('Q')`` through ``ffi.from_buffer``.
+    """
+
+    def __init__(self, ffi: Any) -> None:
+        self._ffi = ffi
+
+    def story(self, ref: StoryHandleRef) -> Any:
+        return self._ffi.cast(StoryHandleRef.c_name, ref.value)
+
+    def log_function(self, library: Library) -> Callable[..., int]:
+        return library.fast.clc_story_log
+
+    def log_many_function(self, library: Library) -> Callable[..., int]:
+        return library.fast.clc_story_log_many
+
+    def u64_array(self, values: "array.array[int]") -> Any:
+        if not values:
+            return self._ffi.NULL
+        return self._ffi.from_buffer("uint64_t[]", values)
 
 
 # Python's locks held across fork() would stay locked in the child; the one
@@ -816,7 +951,7 @@ class Client:
         with _registry_lock:
             known = self._stories.get((chronicle, story))
             if known is not None and known._ref is not None and \
-                    known._ref.value == ref.value:
+                    known._token == ref.value:
                 return known
             acquired = StoryHandle(self, chronicle, story, ref)
             self._stories[(chronicle, story)] = acquired
@@ -1108,17 +1243,25 @@ class StoryHandle:
     handle at once.  As a context manager it releases the story on exit.
     """
 
-    __slots__ = ("_client", "_chronicle", "_story", "_ref", "_log",
-                 "_log_many", "__weakref__")
+    __slots__ = ("_client", "_chronicle", "_story", "_ref", "_token",
+                 "_log", "_log_many", "_outputs", "_marshal",
+                 "__weakref__")
 
     def __init__(self, client: Client, chronicle: str, story: str,
                  ref: StoryHandleRef) -> None:
+        library = client._library
         self._client = client
         self._chronicle = chronicle
         self._story = story
-        self._ref: Optional[StoryHandleRef] = ref
-        self._log = client._library.clc_story_log
-        self._log_many = client._library.clc_story_log_many
+        self._token = ref.value
+        # Everything a logging call needs is resolved here, once: the
+        # function, the handle in the form it takes, each thread's
+        # out-parameters.
+        self._outputs = library.outputs
+        self._marshal = _Marshal.of(library)
+        self._ref: Any = self._marshal.story(ref)
+        self._log = self._marshal.log_function(library)
+        self._log_many = self._marshal.log_many_function(library)
 
     @property
     def chronicle(self) -> str:
@@ -1152,6 +1295,11 @@ class StoryHandle:
             CLC_ERR_STALE_HANDLE, "story %r of chronicle %r: %s"
             % (self._story, self._chronicle, reason))
 
+    def _log_failure(self, status: int) -> ChronologError:
+        return _failure(self._client._library, status,
+                        "cannot log to story %r of chronicle %r"
+                        % (self._story, self._chronicle))
+
     def log(self, record: RecordLike) -> int:
         """Log one event; returns its timestamp in nanoseconds.
 
@@ -1163,60 +1311,75 @@ class StoryHandle:
             raise self._stale()
         data = record if type(record) is bytes else _record_bytes(record)
 
-        time = ctypes.c_uint64()
-        status = self._log(ref, _native_buffer(data), len(data),
-                           ctypes.byref(time))
+        time = self._outputs.time
+        status = self._log(ref, data, len(data), time)
         if status:
-            raise _failure(self._client._library, status,
-                           "cannot log to story %r of chronicle %r"
-                           % (self._story, self._chronicle))
-        return time.value
+            raise self._log_failure(status)
+        return time[0]
+
+    def log_event(self, log_string: RecordLike) -> int:
+        """Log one event; returns its timestamp, or 0 when it failed."""
+        # The common case in line, without the call to log().
+        ref = self._ref
+        if ref is not None and type(log_string) is bytes:
+            time = self._outputs.time
+            status = self._log(ref, log_string, len(log_string), time)
+            if not status:
+                return time[0]
+            logger.debug("log_event returned 0: %s",
+                         self._log_failure(status))
+            return 0
+        try:
+            return self.log(log_string)
+        except ChronologError as error:
+            logger.debug("log_event returned 0: %s", error)
+        except (TypeError, ValueError) as error:
+            logger.debug("log_event returned 0: CL_ERR_INVALID_ARG: %s",
+                         error)
+        return 0
 
     def log_many(self, records: Iterable[RecordLike]) -> "array.array[int]":
         """Log many events with few native calls; returns their timestamps.
 
         Records are packed into one buffer per call (up to 16 MiB or 65536
         records each).  Returns an ``array('Q')`` of timestamps in the
-        records' order.  When a call fails, the error raised has a
-        ``timestamps`` attribute with those of the events that were logged.
+        records' order.  A bad record raises before anything of its call
+        is logged.  When a call fails, the error raised has a
+        ``timestamps`` attribute with those of the events that were
+        logged.
         """
         ref = self._ref
         if ref is None:
             raise self._stale()
 
         timestamps = array.array("Q")
-        batch: List[bytes] = []
-        size = 0
-        for record in records:
-            data = record if type(record) is bytes else _record_bytes(record)
-            batch.append(data)
-            size += len(data)
-            if size >= LOG_MANY_MAX_BYTES or \
-                    len(batch) >= LOG_MANY_MAX_RECORDS:
-                self._log_batch(ref, batch, timestamps)
-                batch = []
-                size = 0
-        if batch:
-            self._log_batch(ref, batch, timestamps)
+        try:
+            for batch, lengths in _batches(records):
+                self._log_batch(ref, batch, lengths, timestamps)
+        except (TypeError, ValueError) as error:
+            error.timestamps = timestamps  # type: ignore[attr-defined]
+            raise
         return timestamps
 
-    def _log_batch(self, ref: StoryHandleRef, batch: List[bytes],
+    def _log_batch(self, ref: Any, batch: Sequence[Any], lengths: List[int],
                    timestamps: "array.array[int]") -> None:
-        count = len(batch)
-        lengths = array.array("Q", map(len, batch))
+        count = len(lengths)
+        joined, native_lengths = _joined(batch, lengths)
         times = _zeros("Q", count)
-        logged = ctypes.c_size_t()
+        logged = self._outputs.count
+        logged[0] = 0
 
-        status = self._log_many(ref, _native_joined(batch),
-                                _u64_pointer(lengths), count,
-                                _u64_pointer(times), ctypes.byref(logged))
+        marshal = self._marshal
+        status = self._log_many(ref, marshal.records(joined),
+                                marshal.u64_array(native_lengths), count,
+                                marshal.u64_array(times), logged)
         if status:
+            done = logged[0]
             error = _failure(self._client._library, status,
                              "cannot log to story %r of chronicle %r (%d of"
                              " %d events of this call logged)"
-                             % (self._story, self._chronicle, logged.value,
-                                count))
-            timestamps.extend(times[:logged.value])
+                             % (self._story, self._chronicle, done, count))
+            timestamps.extend(times[:done])
             error.timestamps = timestamps  # type: ignore[attr-defined]
             raise error
         timestamps.extend(times)
@@ -1230,17 +1393,6 @@ class StoryHandle:
             return
         self._client.release_story(self._chronicle, self._story)
         self._ref = None
-
-    def log_event(self, log_string: RecordLike) -> int:
-        """Log one event; returns its timestamp, or 0 when it failed."""
-        try:
-            return self.log(log_string)
-        except ChronologError as error:
-            logger.debug("log_event returned 0: %s", error)
-        except (TypeError, ValueError) as error:
-            logger.debug("log_event returned 0: CL_ERR_INVALID_ARG: %s",
-                         error)
-        return 0
 
     def __enter__(self) -> "StoryHandle":
         return self

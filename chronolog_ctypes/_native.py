@@ -51,6 +51,7 @@ __all__ = [
     "StringsHandle",
     "USE_CFFI_ENV",
     "c_declarations",
+    "c_type",
     "check_abi",
     "get_library",
     "library_candidates",
@@ -241,7 +242,7 @@ _C_SCALARS = {
 }
 
 
-def _c_type(kind: Any) -> str:
+def c_type(kind: Any) -> str:
     """The C spelling of a ctypes type of the table."""
     if kind is None:
         return "void"
@@ -251,7 +252,7 @@ def _c_type(kind: Any) -> str:
     if c_name:
         return c_name
     if issubclass(kind, ctypes._Pointer):
-        target = _c_type(kind._type_)
+        target = c_type(kind._type_)
         return target + ("*" if target.endswith("*") else " *")
     raise TypeError("no C spelling for %r" % (kind,))
 
@@ -267,12 +268,12 @@ def c_declarations() -> str:
                           CursorHandle, StringsHandle)]
     lines.append("typedef struct %s { %s } %s;" % (
         ServiceConfStruct.c_name,
-        " ".join("%s %s;" % (_c_type(kind), name)
+        " ".join("%s %s;" % (c_type(kind), name)
                  for name, kind in ServiceConfStruct._fields_),
         ServiceConfStruct.c_name))
     for name, restype, argtypes in PROTOTYPES:
-        arguments = ", ".join(map(_c_type, argtypes)) or "void"
-        lines.append("%s %s(%s);" % (_c_type(restype), name, arguments))
+        arguments = ", ".join(map(c_type, argtypes)) or "void"
+        lines.append("%s %s(%s);" % (c_type(restype), name, arguments))
     return "\n".join(lines)
 
 
@@ -309,8 +310,8 @@ class _ThreadOutputs(threading.local):
             self.time = (ctypes.c_uint64 * 1)()
             self.count = (ctypes.c_size_t * 1)()
         else:
-            self.time = ffi.new(_c_type(ctypes.c_uint64) + "[1]")
-            self.count = ffi.new(_c_type(ctypes.c_size_t) + "[1]")
+            self.time = ffi.new(c_type(ctypes.c_uint64) + "[1]")
+            self.count = ffi.new(c_type(ctypes.c_size_t) + "[1]")
 
 
 class Library:

@@ -59,6 +59,9 @@ UINT64_MAX = 2 ** 64 - 1
 _INT_MIN = -2 ** 31
 _INT_MAX = 2 ** 31 - 1
 
+# replay() reads this many events per page.
+REPLAY_PAGE_EVENTS = 65536
+
 # log_many hands the library at most this much per call.
 LOG_MANY_MAX_BYTES = 16 * 1024 * 1024
 LOG_MANY_MAX_RECORDS = 65536
@@ -183,7 +186,14 @@ def _zeros(typecode: str, count: int) -> "array.array[int]":
 
 def _export_events(library: Library, events: EventsHandle,
                    what: str) -> List[Event]:
-    """Copy a replay result into Events with one export call."""
+    """Copy a replay result into Events with one export call.
+
+    The library fills five arrays at once: times, client ids, indexes,
+    record offsets and one buffer of every record, each record then being
+    a slice of that buffer.
+    """
+    if library.fast is not None:
+        return _export_events_cffi(library, events, what)
     count = ctypes.c_size_t()
     record_bytes = ctypes.c_size_t()
     status = library.clc_events_size(events, ctypes.byref(count),
@@ -208,10 +218,73 @@ def _export_events(library: Library, events: EventsHandle,
         raise _failure(library, status, what)
 
     data = bytes(records)
-    bounds = offsets.tolist()
-    pieces = [data[bounds[i]:bounds[i + 1]] for i in range(total)]
-    return list(map(Event._from_replay, times.tolist(),
-                    client_ids.tolist(), indexes.tolist(), pieces))
+    del records
+    return list(map(Event._from_replay, times, _shared_ids(client_ids),
+                    indexes, _slices(data, offsets.tolist())))
+
+
+def _export_events_cffi(library: Library, events: EventsHandle,
+                        what: str) -> List[Event]:
+    """:func:`_export_events` through cffi, on PyPy.
+
+    The arrays are cffi's own, released as soon as the Events are made:
+    PyPy's garbage collector would otherwise keep each page's buffers
+    until its next major collection, and the peak memory of a large
+    replay with them.
+    """
+    ffi = library.ffi
+    fast = library.fast
+    handle = ffi.cast(EventsHandle.c_name, events.value)
+    sizes = ffi.new(_native.c_type(ctypes.c_size_t) + "[2]")
+    status = fast.clc_events_size(handle, sizes, sizes + 1)
+    if status:
+        raise _failure(library, status, what)
+    total, size = sizes[0], sizes[1]
+    if total == 0:
+        return []
+
+    arrays = (ffi.new("uint64_t[]", total), ffi.new("uint64_t[]", total),
+              ffi.new("uint32_t[]", total), ffi.new("uint64_t[]", total + 1),
+              ffi.new("char[]", size or 1))
+    times, client_ids, indexes, offsets, records = arrays
+    try:
+        status = fast.clc_events_export(handle, times, client_ids, indexes,
+                                        offsets, records, size)
+        if status:
+            raise _failure(library, status, what)
+        buffer = ffi.buffer(records, size)
+        bounds = ffi.unpack(offsets, total + 1)
+        pieces = [buffer[bounds[i]:bounds[i + 1]] for i in range(total)]
+        return list(map(Event._from_replay, ffi.unpack(times, total),
+                        ffi.unpack(client_ids, total),
+                        ffi.unpack(indexes, total), pieces))
+    finally:
+        for array_ in arrays:
+            ffi.release(array_)
+
+
+if platform.python_implementation() == "PyPy":
+    def _slices(data: bytes, bounds: List[int]) -> List[bytes]:
+        return [data[bounds[i]:bounds[i + 1]]
+                for i in range(len(bounds) - 1)]
+else:
+    def _slices(data: bytes, bounds: List[int]) -> List[bytes]:
+        return [data[start:end] for start, end in
+                zip(bounds, itertools.islice(bounds, 1, None))]
+_slices.__doc__ = """Record i of data is data[bounds[i]:bounds[i + 1]].
+
+The fastest spelling differs between CPython and PyPy."""
+
+
+def _shared_ids(client_ids: "array.array[int]") -> Iterable[int]:
+    """The client ids, as one int object when they are all the same.
+
+    They usually are (one writer), and an int above 256 takes 28 bytes.
+    """
+    first = client_ids[:1]
+    if (first * len(client_ids)).tobytes() == client_ids.tobytes():
+        return itertools.repeat(first[0], len(client_ids))
+    return client_ids
 
 
 def _export_strings(library: Library, strings: StringsHandle,
@@ -996,27 +1069,21 @@ class Client:
 
         Events come in ``(time, client_id, index)`` order.  The client
         must be a reader holding the story; its own buffered events are
-        flushed first.  Raises :class:`NotReaderModeError`,
-        :class:`NotAcquiredError`, :class:`InvalidArgumentError` when
-        ``start > end``.
+        flushed first.  They are read in pages, as :meth:`iter_replay`
+        reads them, so that memory holds little more than the Events.
+        Raises :class:`NotReaderModeError`, :class:`NotAcquiredError`,
+        :class:`InvalidArgumentError` when ``start > end``.
         """
-        handle = self._live_handle()
+        self._live_handle()
         encoded_chronicle = encode_name(chronicle, "chronicle")
         encoded_story = encode_name(story, "story")
         start = checked_int(start, "start", 0, UINT64_MAX)
         end = checked_int(end, "end", 0, UINT64_MAX)
         what = "cannot replay story %r of chronicle %r" % (story, chronicle)
 
-        library = self._library
-        events = EventsHandle()
-        status = library.clc_replay(handle, encoded_chronicle, encoded_story,
-                                    start, end, ctypes.byref(events))
-        self._check(status, what)
-        try:
-            return _export_events(library, events, what)
-        finally:
-            library.clc_events_free(events)
-            forward_library_messages(library)
+        pages = self._open_pages(encoded_chronicle, encoded_story, start, end,
+                                 REPLAY_PAGE_EVENTS, what)
+        return _concatenated(pages.prefetched_pages())
 
     def iter_replay(self, chronicle: str, story: str, start: int = 0,
                     end: int = UINT64_MAX,
@@ -1027,7 +1094,7 @@ class Client:
         bounded.  The checks happen at once, not at the first ``next()``.
         The iterator's ``close()`` frees the replay early.
         """
-        handle = self._live_handle()
+        self._live_handle()
         encoded_chronicle = encode_name(chronicle, "chronicle")
         encoded_story = encode_name(story, "story")
         start = checked_int(start, "start", 0, UINT64_MAX)
@@ -1035,12 +1102,18 @@ class Client:
         page_size = checked_int(page_size, "page_size", 1, 2 ** 31 - 1)
         what = "cannot replay story %r of chronicle %r" % (story, chronicle)
 
+        pages = self._open_pages(encoded_chronicle, encoded_story, start, end,
+                                 page_size, what)
+        return _iterate_pages(pages)
+
+    def _open_pages(self, chronicle: bytes, story: bytes, start: int,
+                    end: int, page_size: int, what: str) -> "_ReplayPages":
+        handle = self._live_handle()
         cursor = CursorHandle()
         status = self._library.clc_replay_open(
-            handle, encoded_chronicle, encoded_story, start, end,
-            ctypes.byref(cursor))
+            handle, chronicle, story, start, end, ctypes.byref(cursor))
         self._check(status, what)
-        return _ReplayIterator(self, cursor, page_size, what)
+        return _ReplayPages(self, cursor, page_size, what)
 
     # -- compatible methods ------------------------------------------------
 
@@ -1171,8 +1244,8 @@ def _extend_by_append(append: Callable[[Any], Any]
     return extend
 
 
-class _ReplayIterator:
-    """Events of a paged replay; holds its client, frees its cursor."""
+class _ReplayPages:
+    """The pages of a paged replay; holds its client, frees its cursor."""
 
     def __init__(self, client: Client, cursor: CursorHandle, page_size: int,
                  what: str) -> None:
@@ -1180,54 +1253,157 @@ class _ReplayIterator:
         self._cursor = cursor
         self._page_size = page_size
         self._what = what
-        self._page: Iterator[Event] = iter(())
         self._done = False
         self._finalizer = weakref.finalize(
             self, client._library.clc_cursor_free,
             CursorHandle(cursor.value))
 
-    def __iter__(self) -> "_ReplayIterator":
-        return self
-
-    def __next__(self) -> Event:
-        while True:
-            event = next(self._page, None)
-            if event is not None:
-                return event
-            if self._done:
-                raise StopIteration
-            self._page = iter(self._next_page())
-
-    def _next_page(self) -> List[Event]:
+    def _fetch(self) -> EventsHandle:
+        """The next page as a library result (of no events at the end)."""
         client = self._client
         library = client._library
         if client._handle is None:
-            self.close()
             raise StaleHandleError(CLC_ERR_STALE_HANDLE,
                                    "%s: the %s is closed"
                                    % (self._what, client._label))
-
         events = EventsHandle()
         status = library.clc_cursor_next(self._cursor, self._page_size,
                                          ctypes.byref(events))
         if status:
-            error = _failure(library, status, self._what)
-            self.close()
-            raise error
+            raise _failure(library, status, self._what)
+        return events
+
+    def _convert(self, events: EventsHandle) -> List[Event]:
+        """The Events of a library result, which is freed."""
+        library = self._client._library
         try:
-            page = _export_events(library, events, self._what)
+            return _export_events(library, events, self._what)
         finally:
             library.clc_events_free(events)
+
+    def _is_full(self, events: EventsHandle) -> bool:
+        count = ctypes.c_size_t()
+        status = self._client._library.clc_events_size(
+            events, ctypes.byref(count), None)
+        return status == CL_SUCCESS and count.value == self._page_size
+
+    def next_page(self) -> List[Event]:
+        """The next page of Events; empty once the replay is over."""
+        if self._done:
+            return []
+        try:
+            page = self._convert(self._fetch())
+        except BaseException:
+            self.close()
+            raise
         if not page:
             self.close()
         return page
 
+    def prefetched_pages(self) -> Iterator[List[Event]]:
+        """Every page, each next one read by a helper thread meanwhile.
+
+        The library reads a page (and SQLite decodes it) without the GIL,
+        so on a machine with a core to spare that time is hidden behind
+        the making of the previous page's Events.
+        """
+        if self._done:
+            return
+        try:
+            events: Optional[EventsHandle] = self._fetch()
+            while events is not None:
+                ahead = _FetchAhead(self._fetch) if self._is_full(
+                    events) else None
+                try:
+                    page = self._convert(events)
+                except BaseException:
+                    if ahead is not None:
+                        ahead.discard(self._client._library)
+                    raise
+                events = ahead.result() if ahead is not None else None
+                if not page:
+                    break
+                yield page
+                del page
+        finally:
+            self.close()
+
     def close(self) -> None:
         """Stop the replay and free it; idempotent."""
         self._done = True
-        self._page = iter(())
         self._finalizer()
         forward_library_messages(self._client._library)
+
+
+class _FetchAhead(threading.Thread):
+    """One call of a page fetch, made on a thread of its own."""
+
+    def __init__(self, fetch: Callable[[], EventsHandle]) -> None:
+        super().__init__(name="chronolog_ctypes replay", daemon=True)
+        self._fetch = fetch
+        self._events: Optional[EventsHandle] = None
+        self._error: Optional[BaseException] = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._events = self._fetch()
+        except BaseException as error:  # handed to the waiting thread
+            self._error = error
+
+    def result(self) -> EventsHandle:
+        """The page fetched; raises what the fetch raised."""
+        self.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        assert self._events is not None
+        return self._events
+
+    def discard(self, library: Library) -> None:
+        """Wait for the fetch and free what it got."""
+        self.join()
+        if self._events is not None:
+            library.clc_events_free(self._events)
+
+
+if platform.python_implementation() == "PyPy":
+    def _concatenated(pages: Iterator[List[Event]]) -> List[Event]:
+        # Growing one list would leave each outgrown copy to the next
+        # major collection; the pages are joined into one list made at
+        # its final size instead.
+        held = list(pages)
+        events: List[Event] = [None] * sum(map(len, held))  # type: ignore
+        position = 0
+        for page in held:
+            events[position:position + len(page)] = page
+            position += len(page)
+        return events
+else:
+    def _concatenated(pages: Iterator[List[Event]]) -> List[Event]:
+        # CPython grows a list in place, and frees each page at once.
+        events: List[Event] = []
+        for page in pages:
+            events += page
+        return events
+_concatenated.__doc__ = """The events of every page, in one list."""
+
+
+def _iterate_pages(pages: _ReplayPages) -> Iterator[Event]:
+    """The events of a paged replay, one page in memory at a time.
+
+    A generator, so that each event costs one resumption; its ``close()``
+    frees the replay.
+    """
+    try:
+        while True:
+            page = pages.next_page()
+            if not page:
+                return
+            yield from page
+            del page
+    finally:
+        pages.close()
 
 
 # ---------------------------------------------------------------------------

@@ -63,7 +63,7 @@ logger = logging.getLogger("chronolog_ctypes")
 
 #: The ABI this package was written for (``CLC_ABI_VERSION_*``).
 ABI_VERSION_MAJOR = 1
-ABI_VERSION_MINOR = 0
+ABI_VERSION_MINOR = 1
 
 #: Environment variable naming the library file to load.
 LIBRARY_ENV = "CHRONOLOG_CTYPES_LIBRARY"
@@ -204,6 +204,8 @@ PROTOTYPES: Tuple[Tuple[str, Any, Tuple[Any, ...]], ...] = (
     ("clc_story_release", _int, (ClientHandle, _str, _str)),
     ("clc_story_destroy", _int, (ClientHandle, _str, _str)),
     ("clc_story_log", _int, (StoryHandleRef, _buf, _size, _P(_u64))),
+    # The timestamp, or a negative status: no out-parameter per call.
+    ("clc_story_log_event", ctypes.c_int64, (StoryHandleRef, _buf, _size)),
     ("clc_story_log_many", _int,
      (StoryHandleRef, _buf, _P(_u64), _size, _P(_u64), _P(_size))),
     # Replay.
@@ -235,6 +237,7 @@ _C_SCALARS = {
     ctypes.c_size_t: "size_t",
     ctypes.c_uint64: "uint64_t",
     ctypes.c_uint32: "uint32_t",
+    ctypes.c_int64: "int64_t",
     ctypes.c_int32: "int32_t",
     ctypes.c_int: "int",
     ctypes.c_char_p: "const char *",
@@ -300,17 +303,15 @@ def _bind_cffi(path: str) -> Tuple[Any, Any]:
 class _ThreadOutputs(threading.local):
     """The out-parameters of the logging calls, one set per thread.
 
-    Each is an array of one element, read as ``outputs.time[0]``: with
-    ctypes an array passes as a pointer to its element without a
+    ``count`` is an array of one element, read as ``outputs.count[0]``:
+    with ctypes an array passes as a pointer to its element without a
     ``byref`` object per call.
     """
 
     def __init__(self, ffi: Any) -> None:
         if ffi is None:
-            self.time = (ctypes.c_uint64 * 1)()
             self.count = (ctypes.c_size_t * 1)()
         else:
-            self.time = ffi.new(c_type(ctypes.c_uint64) + "[1]")
             self.count = ffi.new(c_type(ctypes.c_size_t) + "[1]")
 
 

@@ -443,8 +443,8 @@ class _Marshal:
         return ref
 
     def log_function(self, library: Library) -> Callable[..., int]:
-        """``clc_story_log``, taking a bytes record."""
-        return library.clc_story_log
+        """``clc_story_log_event``, taking a bytes record."""
+        return library.clc_story_log_event
 
     def log_many_function(self, library: Library) -> Callable[..., int]:
         """``clc_story_log_many``, taking :meth:`records` and
@@ -479,11 +479,10 @@ class _CopyingMarshal(_Marshal):
     """ctypes on PyPy (when cffi is missing or not wanted)."""
 
     def log_function(self, library: Library) -> Callable[..., int]:
-        log = library.clc_story_log
+        log = library.clc_story_log_event
 
-        def copying_log(ref: Any, data: bytes, length: int,
-                        time: Any) -> int:
-            return log(ref, _native_buffer(data), length, time)
+        def copying_log(ref: Any, data: bytes, length: int) -> int:
+            return log(ref, _native_buffer(data), length)
         return copying_log
 
     def records(self, joined: bytes) -> Any:
@@ -504,7 +503,7 @@ class _CffiMarshal(_Marshal):
         return self._ffi.cast(StoryHandleRef.c_name, ref.value)
 
     def log_function(self, library: Library) -> Callable[..., int]:
-        return library.fast.clc_story_log
+        return library.fast.clc_story_log_event
 
     def log_many_function(self, library: Library) -> Callable[..., int]:
         return library.fast.clc_story_log_many
@@ -1431,8 +1430,8 @@ class StoryHandle:
         self._story = story
         self._token = ref.value
         # Everything a logging call needs is resolved here, once: the
-        # function, the handle in the form it takes, each thread's
-        # out-parameters.
+        # functions, the handle in the form they take, each thread's
+        # out-parameter for log_many.
         self._outputs = library.outputs
         self._marshal = _Marshal.of(library)
         self._ref: Any = self._marshal.story(ref)
@@ -1487,23 +1486,21 @@ class StoryHandle:
             raise self._stale()
         data = record if type(record) is bytes else _record_bytes(record)
 
-        time = self._outputs.time
-        status = self._log(ref, data, len(data), time)
-        if status:
-            raise self._log_failure(status)
-        return time[0]
+        # The timestamp, or a negative status.
+        time = self._log(ref, data, len(data))
+        if time > 0:
+            return time
+        raise self._log_failure(time)
 
     def log_event(self, log_string: RecordLike) -> int:
         """Log one event; returns its timestamp, or 0 when it failed."""
         # The common case in line, without the call to log().
         ref = self._ref
         if ref is not None and type(log_string) is bytes:
-            time = self._outputs.time
-            status = self._log(ref, log_string, len(log_string), time)
-            if not status:
-                return time[0]
-            logger.debug("log_event returned 0: %s",
-                         self._log_failure(status))
+            time = self._log(ref, log_string, len(log_string))
+            if time > 0:
+                return time
+            logger.debug("log_event returned 0: %s", self._log_failure(time))
             return 0
         try:
             return self.log(log_string)

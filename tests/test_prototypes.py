@@ -22,6 +22,7 @@ C_TO_CTYPES = {
     "size_t": ctypes.c_size_t,
     "uint32_t": ctypes.c_uint32,
     "uint64_t": ctypes.c_uint64,
+    "int64_t": ctypes.c_int64,
     "const char *": ctypes.c_char_p,
     "char *": ctypes.c_void_p,  # a buffer the library writes into
     "void *": ctypes.c_void_p,
@@ -69,7 +70,10 @@ def test_prototype_matches_the_header(name):
 def test_no_result_is_a_pointer_cut_to_int():
     for name, restype, _ in _native.PROTOTYPES:
         assert restype in (None, ctypes.c_int, ctypes.c_uint32,
-                           ctypes.c_char_p), name
+                           ctypes.c_int64, ctypes.c_char_p), name
+        if restype is ctypes.c_int64:
+            # A timestamp or a negative status, never a pointer.
+            assert name == "clc_story_log_event"
         if restype is ctypes.c_char_p:
             # Only the library's static or thread-local message strings.
             assert name in ("clc_library_version", "clc_status_name",

@@ -1,4 +1,4 @@
-"""Performance figures of chronolog_ctypes, each against the limit it can reach.
+"""Performance figures of chronolog_ctypes, each against its limit.
 
 Run ``python benchmarks/run.py`` (full mode, about ten minutes on two
 cores) or ``python benchmarks/run.py --quick`` (under a minute).  Every
@@ -296,7 +296,8 @@ def time_threads(store: str, events: int, threads: int,
     The events are logged in rounds of ``chunk`` (split among the
     threads), with an untimed flush between rounds.
     """
-    records = _records(max(1, chunk // threads))
+    chunk = max(threads, min(chunk, events))
+    records = _records(chunk // threads)
     client = _writer(store)
     try:
         story = client.acquire_story(CHRONICLE, "threads")
@@ -410,7 +411,8 @@ def _reset_peak() -> bool:
         return False
 
 
-def child_replay_memory(store: str, events: int, paged: bool) -> Dict[str, Any]:
+def child_replay_memory(store: str, events: int,
+                        paged: bool) -> Dict[str, Any]:
     """Peak memory of one replay, measured in this (fresh) process."""
     import chronolog_ctypes
 

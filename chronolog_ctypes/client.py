@@ -59,8 +59,10 @@ UINT64_MAX = 2 ** 64 - 1
 _INT_MIN = -2 ** 31
 _INT_MAX = 2 ** 31 - 1
 
-# replay() reads this many events per page.
-REPLAY_PAGE_EVENTS = 65536
+# replay() reads this many events per page, as iter_replay() does by
+# default: large enough that the calls per page do not count, small enough
+# that a page in flight is a few MiB.
+REPLAY_PAGE_EVENTS = 16384
 
 # log_many hands the library at most this much per call.
 LOG_MANY_MAX_BYTES = 16 * 1024 * 1024
@@ -1086,7 +1088,7 @@ class Client:
 
     def iter_replay(self, chronicle: str, story: str, start: int = 0,
                     end: int = UINT64_MAX,
-                    page_size: int = 65536) -> Iterator[Event]:
+                    page_size: int = REPLAY_PAGE_EVENTS) -> Iterator[Event]:
         """Iterate over the events :meth:`replay` would return.
 
         Events are fetched ``page_size`` at a time, so memory stays

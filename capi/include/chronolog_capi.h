@@ -29,7 +29,8 @@
  * - Output parameters are written only on success unless stated otherwise.
  * - Thread safety: every function may be called from several threads at
  *   once. Calls on one client are serialised inside the library, except
- *   clc_story_log and clc_story_log_many, which run concurrently.
+ *   clc_story_log, clc_story_log_event and clc_story_log_many, which run
+ *   concurrently.
  */
 #ifndef CHRONOLOG_CAPI_H
 #define CHRONOLOG_CAPI_H

@@ -1084,7 +1084,10 @@ class Client:
 
         pages = self._open_pages(encoded_chronicle, encoded_story, start, end,
                                  REPLAY_PAGE_EVENTS, what)
-        return _concatenated(pages.prefetched_pages())
+        try:
+            return _concatenated(iter(pages.next_page, []))
+        finally:
+            pages.close()
 
     def iter_replay(self, chronicle: str, story: str, start: int = 0,
                     end: int = UINT64_MAX,
@@ -1282,12 +1285,6 @@ class _ReplayPages:
         finally:
             library.clc_events_free(events)
 
-    def _is_full(self, events: EventsHandle) -> bool:
-        count = ctypes.c_size_t()
-        status = self._client._library.clc_events_size(
-            events, ctypes.byref(count), None)
-        return status == CL_SUCCESS and count.value == self._page_size
-
     def next_page(self) -> List[Event]:
         """The next page of Events; empty once the replay is over."""
         if self._done:
@@ -1301,71 +1298,11 @@ class _ReplayPages:
             self.close()
         return page
 
-    def prefetched_pages(self) -> Iterator[List[Event]]:
-        """Every page, each next one read by a helper thread meanwhile.
-
-        The library reads a page (and SQLite decodes it) without the GIL,
-        so on a machine with a core to spare that time is hidden behind
-        the making of the previous page's Events.
-        """
-        if self._done:
-            return
-        try:
-            events: Optional[EventsHandle] = self._fetch()
-            while events is not None:
-                ahead = _FetchAhead(self._fetch) if self._is_full(
-                    events) else None
-                try:
-                    page = self._convert(events)
-                except BaseException:
-                    if ahead is not None:
-                        ahead.discard(self._client._library)
-                    raise
-                events = ahead.result() if ahead is not None else None
-                if not page:
-                    break
-                yield page
-                del page
-        finally:
-            self.close()
-
     def close(self) -> None:
         """Stop the replay and free it; idempotent."""
         self._done = True
         self._finalizer()
         forward_library_messages(self._client._library)
-
-
-class _FetchAhead(threading.Thread):
-    """One call of a page fetch, made on a thread of its own."""
-
-    def __init__(self, fetch: Callable[[], EventsHandle]) -> None:
-        super().__init__(name="chronolog_ctypes replay", daemon=True)
-        self._fetch = fetch
-        self._events: Optional[EventsHandle] = None
-        self._error: Optional[BaseException] = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self._events = self._fetch()
-        except BaseException as error:  # handed to the waiting thread
-            self._error = error
-
-    def result(self) -> EventsHandle:
-        """The page fetched; raises what the fetch raised."""
-        self.join()
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-        assert self._events is not None
-        return self._events
-
-    def discard(self, library: Library) -> None:
-        """Wait for the fetch and free what it got."""
-        self.join()
-        if self._events is not None:
-            library.clc_events_free(self._events)
 
 
 if platform.python_implementation() == "PyPy":

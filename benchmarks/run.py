@@ -488,22 +488,27 @@ def run_child(arguments: Sequence[str]) -> Dict[str, Any]:
     raise SystemExit("unknown child measurement %r" % kind)
 
 
-def _interpreter_version(python: str) -> Optional[Tuple[str, str]]:
+def _interpreter_version(python: str) -> Optional[Tuple[str, str, str]]:
+    """(implementation, version, executable) of a Python, or None."""
     try:
         output = subprocess.run(
-            [python, "-c", "import platform; print(platform."
-             "python_implementation(), platform.python_version())"],
+            [python, "-c", "import platform, sys; print(platform."
+             "python_implementation(), platform.python_version(),"
+             " sys.executable)"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=60,
-            check=True).stdout.decode().split()
+            check=True).stdout.decode().split(" ", 2)
     except (OSError, subprocess.SubprocessError):
         return None
-    return (output[0], output[1]) if len(output) == 2 else None
+    if len(output) != 3:
+        return None
+    return output[0], output[1], output[2].strip()
 
 
 def find_interpreter(explicit: Optional[str], implementation: str,
                      version_prefix: str,
-                     names: Sequence[str]) -> Optional[str]:
-    """A Python of the given implementation and version, or None."""
+                     names: Sequence[str]) -> Optional[Tuple[str, str]]:
+    """A Python of the given implementation and version: its executable
+    and full version, or None."""
     candidates: List[str] = []
     if explicit:
         candidates.append(explicit)
@@ -522,7 +527,8 @@ def find_interpreter(explicit: Optional[str], implementation: str,
         found = _interpreter_version(candidate)
         if found and found[0] == implementation and (
                 found[1] + ".").startswith(version_prefix + "."):
-            return candidate
+            # The interpreter itself, not a wrapper such as a pyenv shim.
+            return found[2] or candidate, found[1]
     return None
 
 
@@ -759,17 +765,17 @@ class Benchmark:
             figure.note = "not measured: no %s found" % (
                 "PyPy" if not pypy else "CPython 3.11")
             return
+        figure.note = "PyPy: %s (%s); CPython: %s (%s)" % (pypy + cpython)
         env = _child_env()
         for rep in range(self.repeat):
-            for target, python in ((figure.ours, pypy),
-                                   (figure.limit, cpython)):
+            for target, python in ((figure.ours, pypy[0]),
+                                   (figure.limit, cpython[0])):
                 store = self.space.fresh("interpreter")
                 target.append(_run_json(_child_command(
                     python, "log_event", store, str(events)),
                     env=env)["seconds_per_event"])
                 self.space.drop(store)
             self.log("pypy/cpython %d/%d" % (rep + 1, self.repeat))
-        figure.note = "PyPy: %s; CPython: %s" % (pypy, cpython)
 
     def threads(self) -> None:
         events = self.sizes["threads"]

@@ -7,7 +7,11 @@ Each kind of handle has its own opaque pointer type, so that a story handle
 can never be passed where a client handle is expected.
 
 The library is loaded lazily, on first use, with :class:`ctypes.CDLL`, so
-the GIL is released during every call.  Places tried, in order:
+the GIL is released during every call.  On PyPy, whose ctypes calls cost
+microseconds, the functions are also bound with the ``cffi`` module that
+comes with the interpreter, from C declarations generated from the same
+table (:func:`c_declarations`); the package uses those for the calls made
+once per event.  Places tried, in order:
 
 1. an explicit path: the argument of :func:`load_library` or else the
    ``CHRONOLOG_CTYPES_LIBRARY`` environment variable.  When one is given it
@@ -21,6 +25,7 @@ import ctypes
 import ctypes.util
 import logging
 import os
+import platform
 import sys
 import threading
 from typing import (TYPE_CHECKING, Any, Iterator, List, Optional, Sequence,
@@ -44,6 +49,9 @@ __all__ = [
     "ServiceConfStruct",
     "StoryHandleRef",
     "StringsHandle",
+    "USE_CFFI_ENV",
+    "c_declarations",
+    "c_type",
     "check_abi",
     "get_library",
     "library_candidates",
@@ -55,10 +63,14 @@ logger = logging.getLogger("chronolog_ctypes")
 
 #: The ABI this package was written for (``CLC_ABI_VERSION_*``).
 ABI_VERSION_MAJOR = 1
-ABI_VERSION_MINOR = 0
+ABI_VERSION_MINOR = 1
 
 #: Environment variable naming the library file to load.
 LIBRARY_ENV = "CHRONOLOG_CTYPES_LIBRARY"
+
+#: Environment variable that, set to ``ctypes``, keeps PyPy from binding
+#: the library with cffi too (for comparisons and tests of the fallback).
+USE_CFFI_ENV = "CHRONOLOG_CTYPES_FFI"
 
 BACKEND_EMBEDDED = 1
 BACKEND_CHRONOLOG = 2
@@ -79,7 +91,12 @@ else:
 
 
 class _OpaqueHandle(ctypes.c_void_p):
-    """An opaque library handle; only its own kind (or None) is accepted."""
+    """An opaque library handle; only its own kind (or None) is accepted.
+
+    ``c_name`` is the handle's type in the header.
+    """
+
+    c_name = ""
 
     @classmethod
     def from_param(cls, obj: Any) -> Any:
@@ -96,25 +113,37 @@ class _OpaqueHandle(ctypes.c_void_p):
 class ClientHandle(_OpaqueHandle):
     """``clc_client_t``: a client of either backend."""
 
+    c_name = "clc_client_t"
+
 
 class StoryHandleRef(_OpaqueHandle):
     """``clc_story_t``: an acquired story."""
+
+    c_name = "clc_story_t"
 
 
 class EventsHandle(_OpaqueHandle):
     """``clc_events_t``: a replay result."""
 
+    c_name = "clc_events_t"
+
 
 class CursorHandle(_OpaqueHandle):
     """``clc_cursor_t``: a paged replay."""
+
+    c_name = "clc_cursor_t"
 
 
 class StringsHandle(_OpaqueHandle):
     """``clc_strings_t``: a list of names or values."""
 
+    c_name = "clc_strings_t"
+
 
 class ServiceConfStruct(ctypes.Structure):
     """``clc_service_conf``: the settings of one ChronoLog endpoint."""
+
+    c_name = "clc_service_conf"
 
     _fields_ = [
         ("protocol", ctypes.c_char_p),
@@ -175,6 +204,8 @@ PROTOTYPES: Tuple[Tuple[str, Any, Tuple[Any, ...]], ...] = (
     ("clc_story_release", _int, (ClientHandle, _str, _str)),
     ("clc_story_destroy", _int, (ClientHandle, _str, _str)),
     ("clc_story_log", _int, (StoryHandleRef, _buf, _size, _P(_u64))),
+    # The timestamp, or a negative status: no out-parameter per call.
+    ("clc_story_log_event", ctypes.c_int64, (StoryHandleRef, _buf, _size)),
     ("clc_story_log_many", _int,
      (StoryHandleRef, _buf, _P(_u64), _size, _P(_u64), _P(_size))),
     # Replay.
@@ -195,11 +226,104 @@ PROTOTYPES: Tuple[Tuple[str, Any, Tuple[Any, ...]], ...] = (
 )
 
 
+# ---------------------------------------------------------------------------
+# The same table as C declarations (for cffi)
+# ---------------------------------------------------------------------------
+
+# Where ctypes makes two names one type (c_size_t is c_uint64 on 64-bit
+# Linux, c_int is c_int32), the later spelling wins: the two are the same
+# type to the C compiler too.
+_C_SCALARS = {
+    ctypes.c_size_t: "size_t",
+    ctypes.c_uint64: "uint64_t",
+    ctypes.c_uint32: "uint32_t",
+    ctypes.c_int64: "int64_t",
+    ctypes.c_int32: "int32_t",
+    ctypes.c_int: "int",
+    ctypes.c_char_p: "const char *",
+    ctypes.c_void_p: "void *",
+}
+
+
+def c_type(kind: Any) -> str:
+    """The C spelling of a ctypes type of the table."""
+    if kind is None:
+        return "void"
+    if kind in _C_SCALARS:
+        return _C_SCALARS[kind]
+    c_name = getattr(kind, "c_name", None)
+    if c_name:
+        return c_name
+    if issubclass(kind, ctypes._Pointer):
+        target = c_type(kind._type_)
+        return target + ("*" if target.endswith("*") else " *")
+    raise TypeError("no C spelling for %r" % (kind,))
+
+
+def c_declarations() -> str:
+    """C declarations of every function of :data:`PROTOTYPES`.
+
+    Their types are those of the table, spelled in C, so that binding them
+    with cffi passes the same values as ctypes does.
+    """
+    lines = ["typedef struct %s_s *%s;" % (kind.c_name[:-2], kind.c_name)
+             for kind in (ClientHandle, StoryHandleRef, EventsHandle,
+                          CursorHandle, StringsHandle)]
+    lines.append("typedef struct %s { %s } %s;" % (
+        ServiceConfStruct.c_name,
+        " ".join("%s %s;" % (c_type(kind), name)
+                 for name, kind in ServiceConfStruct._fields_),
+        ServiceConfStruct.c_name))
+    for name, restype, argtypes in PROTOTYPES:
+        arguments = ", ".join(map(c_type, argtypes)) or "void"
+        lines.append("%s %s(%s);" % (c_type(restype), name, arguments))
+    return "\n".join(lines)
+
+
+def _wants_cffi() -> bool:
+    return (platform.python_implementation() == "PyPy"
+            and os.environ.get(USE_CFFI_ENV, "") != "ctypes")
+
+
+def _bind_cffi(path: str) -> Tuple[Any, Any]:
+    """``(ffi, lib)`` of the library at ``path``, or ``(None, None)``."""
+    try:
+        import cffi
+    except ImportError:
+        return None, None
+    ffi = cffi.FFI()
+    ffi.cdef(c_declarations())
+    try:
+        return ffi, ffi.dlopen(path)
+    except OSError as error:  # loaded by ctypes by another name
+        logger.debug("cffi cannot open %s (%s): ctypes only", path, error)
+        return None, None
+
+
+class _ThreadOutputs(threading.local):
+    """The out-parameters of the logging calls, one set per thread.
+
+    ``count`` is an array of one element, read as ``outputs.count[0]``:
+    with ctypes an array passes as a pointer to its element without a
+    ``byref`` object per call.
+    """
+
+    def __init__(self, ffi: Any) -> None:
+        if ffi is None:
+            self.count = (ctypes.c_size_t * 1)()
+        else:
+            self.count = ffi.new(c_type(ctypes.c_size_t) + "[1]")
+
+
 class Library:
     """A loaded ``libchronolog_capi`` with every prototype bound.
 
     Each ``clc_`` function is an attribute of the same name.  ``path`` is
-    the place it was loaded from; ``abi`` its ``(major, minor)``.
+    the place it was loaded from; ``abi`` its ``(major, minor)``.  On PyPy
+    ``ffi`` and ``fast`` are the cffi module and the library bound through
+    it (both None elsewhere).  ``outputs`` holds each thread's
+    out-parameters for the logging calls, of the kind ``fast`` takes when
+    it is set and ctypes takes otherwise.
     """
 
     def __init__(self, cdll: ctypes.CDLL, path: str) -> None:
@@ -213,6 +337,9 @@ class Library:
 
         self.abi = _decode_abi(self.clc_abi_version())
         self.version = self.clc_library_version().decode("utf-8", "replace")
+        self.ffi, self.fast = _bind_cffi(path) if _wants_cffi() else (None,
+                                                                      None)
+        self.outputs = _ThreadOutputs(self.ffi)
 
     if TYPE_CHECKING:
         # The clc_ functions are set from PROTOTYPES in __init__.

@@ -17,7 +17,9 @@ crash.
 """
 
 import array
+import bisect
 import ctypes
+import itertools
 import logging
 import os
 import platform
@@ -29,10 +31,11 @@ from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping,
 from . import _native, _replayable
 from ._native import (ClientHandle, CursorHandle, EventsHandle, Library,
                       ServiceConfStruct, StoryHandleRef, StringsHandle)
-from ._status import (CL_ERR_INVALID_ARG, CL_SUCCESS,
+from ._status import (CL_ERR_INVALID_ARG, CL_ERR_NOT_ACQUIRED, CL_SUCCESS,
                       CLC_ERR_BACKEND_UNAVAILABLE, CLC_ERR_FORKED,
                       CLC_ERR_STALE_HANDLE, ChronologError,
-                      InvalidArgumentError, StaleHandleError, checked_int,
+                      InvalidArgumentError, NotAcquiredError,
+                      StaleHandleError, checked_int,
                       encode_name, error_for_status, status_name)
 from .config import load_client_config, store_from_environment
 from .events import Event
@@ -56,6 +59,13 @@ STORE_ENV = "CHRONOLOG_CTYPES_STORE"
 UINT64_MAX = 2 ** 64 - 1
 _INT_MIN = -2 ** 31
 _INT_MAX = 2 ** 31 - 1
+
+# replay() reads this many events per page, as iter_replay() does by
+# default: large enough that the calls per page do not count, small enough
+# that a page in flight is about a MiB.  On PyPy the smaller pages also
+# lower the peak of a large replay: 4096 gave 230 bytes per event beyond
+# the records where 16384 gave 260.
+REPLAY_PAGE_EVENTS = 4096
 
 # log_many hands the library at most this much per call.
 LOG_MANY_MAX_BYTES = 16 * 1024 * 1024
@@ -181,7 +191,14 @@ def _zeros(typecode: str, count: int) -> "array.array[int]":
 
 def _export_events(library: Library, events: EventsHandle,
                    what: str) -> List[Event]:
-    """Copy a replay result into Events with one export call."""
+    """Copy a replay result into Events with one export call.
+
+    The library fills five arrays at once: times, client ids, indexes,
+    record offsets and one buffer of every record, each record then being
+    a slice of that buffer.
+    """
+    if library.fast is not None:
+        return _export_events_cffi(library, events, what)
     count = ctypes.c_size_t()
     record_bytes = ctypes.c_size_t()
     status = library.clc_events_size(events, ctypes.byref(count),
@@ -206,10 +223,73 @@ def _export_events(library: Library, events: EventsHandle,
         raise _failure(library, status, what)
 
     data = bytes(records)
-    bounds = offsets.tolist()
-    pieces = [data[bounds[i]:bounds[i + 1]] for i in range(total)]
-    return list(map(Event._from_replay, times.tolist(),
-                    client_ids.tolist(), indexes.tolist(), pieces))
+    del records
+    return list(map(Event._from_replay, times, _shared_ids(client_ids),
+                    indexes, _slices(data, offsets.tolist())))
+
+
+def _export_events_cffi(library: Library, events: EventsHandle,
+                        what: str) -> List[Event]:
+    """:func:`_export_events` through cffi, on PyPy.
+
+    The arrays are cffi's own, released as soon as the Events are made:
+    PyPy's garbage collector would otherwise keep each page's buffers
+    until its next major collection, and the peak memory of a large
+    replay with them.
+    """
+    ffi = library.ffi
+    fast = library.fast
+    handle = ffi.cast(EventsHandle.c_name, events.value)
+    sizes = ffi.new(_native.c_type(ctypes.c_size_t) + "[2]")
+    status = fast.clc_events_size(handle, sizes, sizes + 1)
+    if status:
+        raise _failure(library, status, what)
+    total, size = sizes[0], sizes[1]
+    if total == 0:
+        return []
+
+    arrays = (ffi.new("uint64_t[]", total), ffi.new("uint64_t[]", total),
+              ffi.new("uint32_t[]", total), ffi.new("uint64_t[]", total + 1),
+              ffi.new("char[]", size or 1))
+    times, client_ids, indexes, offsets, records = arrays
+    try:
+        status = fast.clc_events_export(handle, times, client_ids, indexes,
+                                        offsets, records, size)
+        if status:
+            raise _failure(library, status, what)
+        buffer = ffi.buffer(records, size)
+        bounds = ffi.unpack(offsets, total + 1)
+        pieces = [buffer[bounds[i]:bounds[i + 1]] for i in range(total)]
+        return list(map(Event._from_replay, ffi.unpack(times, total),
+                        ffi.unpack(client_ids, total),
+                        ffi.unpack(indexes, total), pieces))
+    finally:
+        for array_ in arrays:
+            ffi.release(array_)
+
+
+if platform.python_implementation() == "PyPy":
+    def _slices(data: bytes, bounds: List[int]) -> List[bytes]:
+        return [data[bounds[i]:bounds[i + 1]]
+                for i in range(len(bounds) - 1)]
+else:
+    def _slices(data: bytes, bounds: List[int]) -> List[bytes]:
+        return [data[start:end] for start, end in
+                zip(bounds, itertools.islice(bounds, 1, None))]
+_slices.__doc__ = """Record i of data is data[bounds[i]:bounds[i + 1]].
+
+The fastest spelling differs between CPython and PyPy."""
+
+
+def _shared_ids(client_ids: "array.array[int]") -> Iterable[int]:
+    """The client ids, as one int object when they are all the same.
+
+    They usually are (one writer), and an int above 256 takes 28 bytes.
+    """
+    first = client_ids[:1]
+    if (first * len(client_ids)).tobytes() == client_ids.tobytes():
+        return itertools.repeat(first[0], len(client_ids))
+    return client_ids
 
 
 def _export_strings(library: Library, strings: StringsHandle,
@@ -285,35 +365,158 @@ def _record_bytes(record: Any) -> bytes:
                         % type(record).__name__) from None
 
 
-def _batch_record(record: Any, timestamps: "array.array[int]") -> bytes:
-    """A record of log_many as bytes; an error says what was logged."""
+def _converted(records: Sequence[Any]) -> List[bytes]:
+    return [record if type(record) is bytes else _record_bytes(record)
+            for record in records]
+
+
+def _batches(records: Iterable[RecordLike]
+             ) -> Iterator[Tuple[Sequence[Any], List[int]]]:
+    """Split records into the batches of one native call each.
+
+    Yields ``(batch, lengths)``: at most ``LOG_MANY_MAX_RECORDS`` records,
+    and records only until they reach ``LOG_MANY_MAX_BYTES``.  The lengths
+    are ``len()`` of each record, which :func:`_joined` checks.
+    """
+    if isinstance(records, (list, tuple)):
+        step = LOG_MANY_MAX_RECORDS
+        chunks: Iterator[Sequence[Any]] = (
+            records[i:i + step] for i in range(0, len(records), step))
+    else:
+        iterator = iter(records)
+        chunks = iter(lambda: list(itertools.islice(
+            iterator, LOG_MANY_MAX_RECORDS)), [])
+
+    for chunk in chunks:
+        try:
+            lengths = list(map(len, chunk))
+        except TypeError:
+            chunk = _converted(chunk)
+            lengths = list(map(len, chunk))
+        limit = LOG_MANY_MAX_BYTES
+        if sum(lengths) < limit:
+            yield chunk, lengths
+            continue
+        # A batch ends with the record that brings it to the limit.
+        ends = list(itertools.accumulate(lengths))
+        start = 0
+        while start < len(chunk):
+            base = ends[start - 1] if start else 0
+            end = min(bisect.bisect_left(ends, base + limit, start) + 1,
+                      len(chunk))
+            yield chunk[start:end], lengths[start:end]
+            start = end
+
+
+def _joined(batch: Sequence[Any], lengths: List[int]
+            ) -> Tuple[bytes, "array.array[int]"]:
+    """The records of a batch back to back, and their lengths in bytes.
+
+    When every record is bytes (or a bytes-like object whose ``len()`` is
+    its size), that is one ``join``; otherwise the records are converted
+    first (``str`` to UTF-8), which also raises for a bad record.
+    """
     try:
-        return _record_bytes(record)
-    except (TypeError, ValueError) as error:
-        error.timestamps = timestamps  # type: ignore[attr-defined]
-        raise
+        joined: Optional[bytes] = b"".join(batch)
+    except TypeError:
+        joined = None
+    if joined is None or len(joined) != sum(lengths):
+        batch = _converted(batch)
+        lengths = list(map(len, batch))
+        joined = b"".join(batch)
+    return joined, array.array("Q", lengths)
 
 
-# Records go to the library as pointer + length.  CPython hands ctypes a
-# pointer into the bytes object itself.  PyPy's ctypes copies bytes
-# arguments byte by byte (about a second for 16 MiB), so there records are
-# copied once into a bytearray and a view of it is passed; the view keeps
-# the copy alive and in place during the call.
-if platform.python_implementation() == "PyPy":
-    def _native_buffer(data: bytes) -> Any:
-        if not data:
-            return data
-        return _FIRST_BYTE.from_buffer(bytearray(data))
+class _Marshal:
+    """How the logging calls get their arguments: ctypes on CPython.
 
-    def _native_joined(records: List[bytes]) -> Any:
-        joined = bytearray().join(records)
-        return _FIRST_BYTE.from_buffer(joined) if joined else b""
-else:
-    def _native_buffer(data: bytes) -> Any:
+    CPython's ctypes hands the library a pointer into a bytes object
+    itself, and a ``(c_uint64 * 1)`` array as a pointer to its element.
+    """
+
+    @staticmethod
+    def of(library: Library) -> "_Marshal":
+        """The way to call ``library``'s logging functions."""
+        if library.fast is not None:
+            return _CffiMarshal(library.ffi)
+        if platform.python_implementation() == "PyPy":
+            return _CopyingMarshal()
+        return _CTYPES_MARSHAL
+
+    def story(self, ref: StoryHandleRef) -> Any:
+        """The story handle as the logging functions take it."""
+        return ref
+
+    def log_function(self, library: Library) -> Callable[..., int]:
+        """``clc_story_log_event``, taking a bytes record."""
+        return library.clc_story_log_event
+
+    def log_many_function(self, library: Library) -> Callable[..., int]:
+        """``clc_story_log_many``, taking :meth:`records` and
+        :meth:`u64_array` arguments."""
+        return library.clc_story_log_many
+
+    def records(self, joined: bytes) -> Any:
+        """Records packed in one bytes object, as the library takes them."""
+        return joined
+
+    def u64_array(self, values: "array.array[int]") -> Any:
+        """An ``array('Q')`` as a pointer to its first element."""
+        return _u64_pointer(values) if values else None
+
+
+_CTYPES_MARSHAL = _Marshal()
+
+
+def _native_buffer(data: bytes) -> Any:
+    """A record as PyPy's ctypes should get it: a view of one copy.
+
+    PyPy's ctypes copies a bytes argument byte by byte (about a second for
+    16 MiB); a view of a bytearray passes its address instead, and keeps
+    the copy alive and in place during the call.
+    """
+    if not data:
         return data
+    return _FIRST_BYTE.from_buffer(bytearray(data))
 
-    def _native_joined(records: List[bytes]) -> Any:
-        return b"".join(records)
+
+class _CopyingMarshal(_Marshal):
+    """ctypes on PyPy (when cffi is missing or not wanted)."""
+
+    def log_function(self, library: Library) -> Callable[..., int]:
+        log = library.clc_story_log_event
+
+        def copying_log(ref: Any, data: bytes, length: int) -> int:
+            return log(ref, _native_buffer(data), length)
+        return copying_log
+
+    def records(self, joined: bytes) -> Any:
+        return _native_buffer(joined)
+
+
+class _CffiMarshal(_Marshal):
+    """cffi on PyPy: every call costs about a tenth of a microsecond.
+
+    cffi passes a bytes object to a ``void *`` parameter as a pointer to
+    its data, and an ``array('Q')`` through ``ffi.from_buffer``.
+    """
+
+    def __init__(self, ffi: Any) -> None:
+        self._ffi = ffi
+
+    def story(self, ref: StoryHandleRef) -> Any:
+        return self._ffi.cast(StoryHandleRef.c_name, ref.value)
+
+    def log_function(self, library: Library) -> Callable[..., int]:
+        return library.fast.clc_story_log_event
+
+    def log_many_function(self, library: Library) -> Callable[..., int]:
+        return library.fast.clc_story_log_many
+
+    def u64_array(self, values: "array.array[int]") -> Any:
+        if not values:
+            return self._ffi.NULL
+        return self._ffi.from_buffer("uint64_t[]", values)
 
 
 # Python's locks held across fork() would stay locked in the child; the one
@@ -839,7 +1042,7 @@ class Client:
         with _registry_lock:
             known = self._stories.get((chronicle, story))
             if known is not None and known._ref is not None and \
-                    known._ref.value == ref.value:
+                    known._token == ref.value:
                 return known
             acquired = StoryHandle(self, chronicle, story, ref)
             self._stories[(chronicle, story)] = acquired
@@ -884,38 +1087,44 @@ class Client:
 
         Events come in ``(time, client_id, index)`` order.  The client
         must be a reader holding the story; its own buffered events are
-        flushed first.  Raises :class:`NotReaderModeError`,
-        :class:`NotAcquiredError`, :class:`InvalidArgumentError` when
-        ``start > end``.
+        flushed first.  They are read in pages, as :meth:`iter_replay`
+        reads them, so that memory holds little more than the Events.
+        Raises :class:`NotReaderModeError`, :class:`NotAcquiredError`,
+        :class:`InvalidArgumentError` when ``start > end``.
         """
-        handle = self._live_handle()
+        self._live_handle()
         encoded_chronicle = encode_name(chronicle, "chronicle")
         encoded_story = encode_name(story, "story")
         start = checked_int(start, "start", 0, UINT64_MAX)
         end = checked_int(end, "end", 0, UINT64_MAX)
         what = "cannot replay story %r of chronicle %r" % (story, chronicle)
 
-        library = self._library
-        events = EventsHandle()
-        status = library.clc_replay(handle, encoded_chronicle, encoded_story,
-                                    start, end, ctypes.byref(events))
-        self._check(status, what)
+        pages = self._open_pages(encoded_chronicle, encoded_story, start, end,
+                                 REPLAY_PAGE_EVENTS, what)
         try:
-            return _export_events(library, events, what)
+            return _concatenated(iter(pages.next_page, []))
+        except StaleHandleError as error:
+            if self._handle is None:
+                raise
+            # The client is open, so another thread released the story
+            # between two pages: a replay of a story no longer held.
+            raise NotAcquiredError(
+                CL_ERR_NOT_ACQUIRED,
+                "%s: the story was released during the replay" % what
+            ) from error
         finally:
-            library.clc_events_free(events)
-            forward_library_messages(library)
+            pages.close()
 
     def iter_replay(self, chronicle: str, story: str, start: int = 0,
                     end: int = UINT64_MAX,
-                    page_size: int = 65536) -> Iterator[Event]:
+                    page_size: int = REPLAY_PAGE_EVENTS) -> Iterator[Event]:
         """Iterate over the events :meth:`replay` would return.
 
         Events are fetched ``page_size`` at a time, so memory stays
         bounded.  The checks happen at once, not at the first ``next()``.
         The iterator's ``close()`` frees the replay early.
         """
-        handle = self._live_handle()
+        self._live_handle()
         encoded_chronicle = encode_name(chronicle, "chronicle")
         encoded_story = encode_name(story, "story")
         start = checked_int(start, "start", 0, UINT64_MAX)
@@ -923,12 +1132,18 @@ class Client:
         page_size = checked_int(page_size, "page_size", 1, 2 ** 31 - 1)
         what = "cannot replay story %r of chronicle %r" % (story, chronicle)
 
+        pages = self._open_pages(encoded_chronicle, encoded_story, start, end,
+                                 page_size, what)
+        return _iterate_pages(pages)
+
+    def _open_pages(self, chronicle: bytes, story: bytes, start: int,
+                    end: int, page_size: int, what: str) -> "_ReplayPages":
+        handle = self._live_handle()
         cursor = CursorHandle()
         status = self._library.clc_replay_open(
-            handle, encoded_chronicle, encoded_story, start, end,
-            ctypes.byref(cursor))
+            handle, chronicle, story, start, end, ctypes.byref(cursor))
         self._check(status, what)
-        return _ReplayIterator(self, cursor, page_size, what)
+        return _ReplayPages(self, cursor, page_size, what)
 
     def wait_replayable(self, chronicle: str, story: str,
                         count: Optional[int] = None,
@@ -1096,8 +1311,8 @@ def _extend_by_append(append: Callable[[Any], Any]
     return extend
 
 
-class _ReplayIterator:
-    """Events of a paged replay; holds its client, frees its cursor."""
+class _ReplayPages:
+    """The pages of a paged replay; holds its client, frees its cursor."""
 
     def __init__(self, client: Client, cursor: CursorHandle, page_size: int,
                  what: str) -> None:
@@ -1105,44 +1320,43 @@ class _ReplayIterator:
         self._cursor = cursor
         self._page_size = page_size
         self._what = what
-        self._page: Iterator[Event] = iter(())
         self._done = False
         self._finalizer = weakref.finalize(
             self, client._library.clc_cursor_free,
             CursorHandle(cursor.value))
 
-    def __iter__(self) -> "_ReplayIterator":
-        return self
-
-    def __next__(self) -> Event:
-        while True:
-            event = next(self._page, None)
-            if event is not None:
-                return event
-            if self._done:
-                raise StopIteration
-            self._page = iter(self._next_page())
-
-    def _next_page(self) -> List[Event]:
+    def _fetch(self) -> EventsHandle:
+        """The next page as a library result (of no events at the end)."""
         client = self._client
         library = client._library
         if client._handle is None:
-            self.close()
             raise StaleHandleError(CLC_ERR_STALE_HANDLE,
                                    "%s: the %s is closed"
                                    % (self._what, client._label))
-
         events = EventsHandle()
         status = library.clc_cursor_next(self._cursor, self._page_size,
                                          ctypes.byref(events))
         if status:
-            error = _failure(library, status, self._what)
-            self.close()
-            raise error
+            raise _failure(library, status, self._what)
+        return events
+
+    def _convert(self, events: EventsHandle) -> List[Event]:
+        """The Events of a library result, which is freed."""
+        library = self._client._library
         try:
-            page = _export_events(library, events, self._what)
+            return _export_events(library, events, self._what)
         finally:
             library.clc_events_free(events)
+
+    def next_page(self) -> List[Event]:
+        """The next page of Events; empty once the replay is over."""
+        if self._done:
+            return []
+        try:
+            page = self._convert(self._fetch())
+        except BaseException:
+            self.close()
+            raise
         if not page:
             self.close()
         return page
@@ -1150,9 +1364,47 @@ class _ReplayIterator:
     def close(self) -> None:
         """Stop the replay and free it; idempotent."""
         self._done = True
-        self._page = iter(())
         self._finalizer()
         forward_library_messages(self._client._library)
+
+
+if platform.python_implementation() == "PyPy":
+    def _concatenated(pages: Iterator[List[Event]]) -> List[Event]:
+        # Growing one list would leave each outgrown copy to the next
+        # major collection; the pages are joined into one list made at
+        # its final size instead.
+        held = list(pages)
+        events: List[Event] = [None] * sum(map(len, held))  # type: ignore
+        position = 0
+        for page in held:
+            events[position:position + len(page)] = page
+            position += len(page)
+        return events
+else:
+    def _concatenated(pages: Iterator[List[Event]]) -> List[Event]:
+        # CPython grows a list in place, and frees each page at once.
+        events: List[Event] = []
+        for page in pages:
+            events += page
+        return events
+_concatenated.__doc__ = """The events of every page, in one list."""
+
+
+def _iterate_pages(pages: _ReplayPages) -> Iterator[Event]:
+    """The events of a paged replay, one page in memory at a time.
+
+    A generator, so that each event costs one resumption; its ``close()``
+    frees the replay.
+    """
+    try:
+        while True:
+            page = pages.next_page()
+            if not page:
+                return
+            yield from page
+            del page
+    finally:
+        pages.close()
 
 
 # ---------------------------------------------------------------------------
@@ -1168,17 +1420,25 @@ class StoryHandle:
     handle at once.  As a context manager it releases the story on exit.
     """
 
-    __slots__ = ("_client", "_chronicle", "_story", "_ref", "_log",
-                 "_log_many", "__weakref__")
+    __slots__ = ("_client", "_chronicle", "_story", "_ref", "_token",
+                 "_log", "_log_many", "_outputs", "_marshal",
+                 "__weakref__")
 
     def __init__(self, client: Client, chronicle: str, story: str,
                  ref: StoryHandleRef) -> None:
+        library = client._library
         self._client = client
         self._chronicle = chronicle
         self._story = story
-        self._ref: Optional[StoryHandleRef] = ref
-        self._log = client._library.clc_story_log
-        self._log_many = client._library.clc_story_log_many
+        self._token = ref.value
+        # Everything a logging call needs is resolved here, once: the
+        # functions, the handle in the form they take, each thread's
+        # out-parameter for log_many.
+        self._outputs = library.outputs
+        self._marshal = _Marshal.of(library)
+        self._ref: Any = self._marshal.story(ref)
+        self._log = self._marshal.log_function(library)
+        self._log_many = self._marshal.log_many_function(library)
 
     @property
     def chronicle(self) -> str:
@@ -1212,6 +1472,11 @@ class StoryHandle:
             CLC_ERR_STALE_HANDLE, "story %r of chronicle %r: %s"
             % (self._story, self._chronicle, reason))
 
+    def _log_failure(self, status: int) -> ChronologError:
+        return _failure(self._client._library, status,
+                        "cannot log to story %r of chronicle %r"
+                        % (self._story, self._chronicle))
+
     def log(self, record: RecordLike) -> int:
         """Log one event; returns its timestamp in nanoseconds.
 
@@ -1223,63 +1488,73 @@ class StoryHandle:
             raise self._stale()
         data = record if type(record) is bytes else _record_bytes(record)
 
-        time = ctypes.c_uint64()
-        status = self._log(ref, _native_buffer(data), len(data),
-                           ctypes.byref(time))
-        if status:
-            raise _failure(self._client._library, status,
-                           "cannot log to story %r of chronicle %r"
-                           % (self._story, self._chronicle))
-        return time.value
+        # The timestamp, or a negative status.
+        time = self._log(ref, data, len(data))
+        if time > 0:
+            return time
+        raise self._log_failure(time)
+
+    def log_event(self, log_string: RecordLike) -> int:
+        """Log one event; returns its timestamp, or 0 when it failed."""
+        # The common case in line, without the call to log().
+        ref = self._ref
+        if ref is not None and type(log_string) is bytes:
+            time = self._log(ref, log_string, len(log_string))
+            if time > 0:
+                return time
+            logger.debug("log_event returned 0: %s", self._log_failure(time))
+            return 0
+        try:
+            return self.log(log_string)
+        except ChronologError as error:
+            logger.debug("log_event returned 0: %s", error)
+        except (TypeError, ValueError) as error:
+            logger.debug("log_event returned 0: CL_ERR_INVALID_ARG: %s",
+                         error)
+        return 0
 
     def log_many(self, records: Iterable[RecordLike]) -> "array.array[int]":
         """Log many events with few native calls; returns their timestamps.
 
         Records are packed into one buffer per call (up to 16 MiB or 65536
         records each).  Returns an ``array('Q')`` of timestamps in the
-        records' order.  When a call fails, or a record is refused, the
-        error raised has a ``timestamps`` attribute with those of the events
-        that were logged (a refused record stops the records after it; the
-        batches before it were logged).
+        records' order.  A bad record raises before anything of its call
+        is logged.  When a call fails, the error raised has a
+        ``timestamps`` attribute with those of the events that were
+        logged.
         """
         ref = self._ref
         if ref is None:
             raise self._stale()
 
         timestamps = array.array("Q")
-        batch: List[bytes] = []
-        size = 0
-        for record in records:
-            data = record if type(record) is bytes else _batch_record(
-                record, timestamps)
-            batch.append(data)
-            size += len(data)
-            if size >= LOG_MANY_MAX_BYTES or \
-                    len(batch) >= LOG_MANY_MAX_RECORDS:
-                self._log_batch(ref, batch, timestamps)
-                batch = []
-                size = 0
-        if batch:
-            self._log_batch(ref, batch, timestamps)
+        try:
+            for batch, lengths in _batches(records):
+                self._log_batch(ref, batch, lengths, timestamps)
+        except (TypeError, ValueError) as error:
+            error.timestamps = timestamps  # type: ignore[attr-defined]
+            raise
         return timestamps
 
-    def _log_batch(self, ref: StoryHandleRef, batch: List[bytes],
+    def _log_batch(self, ref: Any, batch: Sequence[Any], lengths: List[int],
                    timestamps: "array.array[int]") -> None:
-        count = len(batch)
-        lengths = array.array("Q", map(len, batch))
+        count = len(lengths)
+        joined, native_lengths = _joined(batch, lengths)
         times = _zeros("Q", count)
-        logged = ctypes.c_size_t()
+        logged = self._outputs.count
+        logged[0] = 0
 
-        status = self._log_many(ref, _native_joined(batch),
-                                _u64_pointer(lengths), count,
-                                _u64_pointer(times), ctypes.byref(logged))
+        marshal = self._marshal
+        status = self._log_many(ref, marshal.records(joined),
+                                marshal.u64_array(native_lengths), count,
+                                marshal.u64_array(times), logged)
         if status:
+            done = logged[0]
             error = _failure(self._client._library, status,
                              "cannot log to story %r of chronicle %r (%d of"
                              " %d events of this call logged)"
-                             % (self._story, self._chronicle, logged.value,
-                                count))
-            timestamps.extend(times[:logged.value])
+                             % (self._story, self._chronicle, done, count))
+            timestamps.extend(times[:done])
             error.timestamps = timestamps  # type: ignore[attr-defined]
             raise error
         timestamps.extend(times)
@@ -1299,17 +1574,6 @@ class StoryHandle:
             if self._client._handle is not None:
                 raise
         self._ref = None
-
-    def log_event(self, log_string: RecordLike) -> int:
-        """Log one event; returns its timestamp, or 0 when it failed."""
-        try:
-            return self.log(log_string)
-        except ChronologError as error:
-            logger.debug("log_event returned 0: %s", error)
-        except (TypeError, ValueError) as error:
-            logger.debug("log_event returned 0: CL_ERR_INVALID_ARG: %s",
-                         error)
-        return 0
 
     def __enter__(self) -> "StoryHandle":
         return self

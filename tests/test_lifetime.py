@@ -117,7 +117,7 @@ def test_story_after_client_close_refuses_to_log(reader, story):
 
 def test_the_library_refuses_a_stale_story_handle_too(reader, story, library):
     import ctypes
-    ref = story._ref
+    ref = cl._native.StoryHandleRef(story._token)
     story.release()
     time = ctypes.c_uint64()
     status = library.clc_story_log(ref, b"x", 1, ctypes.byref(time))

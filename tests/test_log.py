@@ -197,17 +197,36 @@ def test_a_writer_only_client_logs(reader, writer, chronicle):
     assert writer.client_id != reader.client_id
 
 
-def test_records_reach_the_library_as_a_pointer_to_their_bytes():
-    import ctypes
+def test_records_reach_the_library_as_a_pointer_to_their_bytes(library):
+    marshal = client_module._Marshal.of(library)
+    if isinstance(marshal, client_module._CopyingMarshal):
+        pytest.skip("PyPy without cffi: see the next test")
     for data in (b"abc\x00def", b"\xff" * 4096):
-        native = client_module._native_buffer(data)
-        if isinstance(native, bytes):  # CPython: the object itself
-            assert native is data
-            continue
-        # PyPy: a view of one copy, kept alive by the view
+        # ctypes on CPython and cffi on PyPy: the object itself
+        assert marshal.records(data) is data
+
+
+def test_pypy_ctypes_gets_records_as_a_view_of_one_copy():
+    import ctypes
+    marshal = client_module._CopyingMarshal()
+    for data in (b"abc\x00def", b"\xff" * 4096):
+        native = marshal.records(data)
         assert ctypes.string_at(ctypes.addressof(native), len(data)) == data
-    assert client_module._native_buffer(b"") == b""
-    joined = client_module._native_joined([b"ab", b"", b"\x00c"])
-    if not isinstance(joined, bytes):
-        joined = ctypes.string_at(ctypes.addressof(joined), 4)
-    assert joined == b"ab\x00c"
+    assert marshal.records(b"") == b""
+
+
+def test_log_many_joins_bytes_like_records_by_their_size(reader, story):
+    records = [memoryview(array.array("I", [1, 2])), b"ab",
+               bytearray(b"\x00")]
+    story.log_many(records)
+    assert _records(reader, story) == [
+        array.array("I", [1, 2]).tobytes(), b"ab", b"\x00"]
+
+
+def test_log_many_with_a_bad_record_later_keeps_the_batches_before(
+        reader, story, monkeypatch):
+    monkeypatch.setattr(client_module, "LOG_MANY_MAX_RECORDS", 2)
+    with pytest.raises(TypeError) as caught:
+        story.log_many([b"a", b"b", b"c", 5])
+    assert len(caught.value.timestamps) == 2
+    assert _records(reader, story) == [b"a", b"b"]

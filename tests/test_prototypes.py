@@ -2,6 +2,7 @@
 
 import ctypes
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ C_TO_CTYPES = {
     "size_t": ctypes.c_size_t,
     "uint32_t": ctypes.c_uint32,
     "uint64_t": ctypes.c_uint64,
+    "int64_t": ctypes.c_int64,
     "const char *": ctypes.c_char_p,
     "char *": ctypes.c_void_p,  # a buffer the library writes into
     "void *": ctypes.c_void_p,
@@ -69,7 +71,10 @@ def test_prototype_matches_the_header(name):
 def test_no_result_is_a_pointer_cut_to_int():
     for name, restype, _ in _native.PROTOTYPES:
         assert restype in (None, ctypes.c_int, ctypes.c_uint32,
-                           ctypes.c_char_p), name
+                           ctypes.c_int64, ctypes.c_char_p), name
+        if restype is ctypes.c_int64:
+            # A timestamp or a negative status, never a pointer.
+            assert name == "clc_story_log_event"
         if restype is ctypes.c_char_p:
             # Only the library's static or thread-local message strings.
             assert name in ("clc_library_version", "clc_status_name",
@@ -167,3 +172,47 @@ def test_the_library_exports_no_clc_function_outside_the_table(library):
 
 def test_header_is_present_for_these_tests():
     assert os.path.isfile(HEADER)
+
+
+# How the C declarations generated for cffi spell the table's types; the
+# spelling differs from the header only where C does not care (const,
+# char * for void *, size_t and uint64_t where ctypes makes them one type).
+GENERATED_TO_CTYPES = dict(C_TO_CTYPES, **{
+    "const char **": P(ctypes.c_char_p),
+    "void *": ctypes.c_void_p,
+    "clc_service_conf *": P(_native.ServiceConfStruct),
+})
+
+
+def test_c_declarations_declare_the_table_in_order():
+    declared = re.findall(r"^(.+?) ?\b(clc_\w+)\((.*)\);$",
+                          _native.c_declarations(), re.M)
+    assert [name for _, name, _ in declared] == [
+        name for name, _, _ in _native.PROTOTYPES]
+    for result, name, arguments in declared:
+        restype, argtypes = TABLE[name]
+        assert GENERATED_TO_CTYPES[result.strip()] is restype, name
+        spelled = [] if arguments == "void" else [
+            argument.strip() for argument in arguments.split(",")]
+        assert [GENERATED_TO_CTYPES[a] for a in spelled] == list(argtypes), \
+            name
+
+
+def test_c_declarations_define_the_handle_types_and_the_conf_struct():
+    text = _native.c_declarations()
+    for kind in ("client", "story", "events", "cursor", "strings"):
+        assert "typedef struct clc_%s_s *clc_%s_t;" % (kind, kind) in text
+    assert ("typedef struct clc_service_conf { const char * protocol;"
+            " const char * ip; int port; int provider_id; }"
+            " clc_service_conf;") in text
+
+
+def test_pypy_binds_the_table_with_cffi_too(library):
+    if platform.python_implementation() != "PyPy" or \
+            os.environ.get(_native.USE_CFFI_ENV) == "ctypes":
+        assert library.fast is None and library.ffi is None
+        return
+    pytest.importorskip("cffi")
+    for name in TABLE:
+        assert callable(getattr(library.fast, name)), name
+    assert library.fast.clc_abi_version() == library.clc_abi_version()

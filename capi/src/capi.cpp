@@ -635,6 +635,21 @@ int clc_story_log(clc_story_t handle, const void *record, size_t len, uint64_t *
     });
 }
 
+int64_t clc_story_log_event(clc_story_t handle, const void *record, size_t len) {
+    uint64_t time = 0;
+    int status = guarded(__func__, [&]() -> int {
+        if (record == nullptr && len > 0) {
+            invalid("record is NULL but len is " + std::to_string(len));
+        }
+        int logged = lookup<StoryObject>(handle, Kind::story)->writer->log(record, len, &time);
+        if (logged == CLC_SUCCESS && time > uint64_t(INT64_MAX)) {
+            return fail(CLC_ERR_UNKNOWN, "the event's timestamp does not fit in an int64_t");
+        }
+        return logged;
+    });
+    return status == CLC_SUCCESS ? int64_t(time) : int64_t(status);
+}
+
 int clc_story_log_many(clc_story_t handle, const void *records, const uint64_t *lengths,
                        size_t count, uint64_t *times_out, size_t *logged_out) {
     size_t logged = 0;

@@ -602,6 +602,35 @@ static void test_log_and_replay(void) {
     OK(clc_client_free(client));
 }
 
+/* clc_story_log_event: the timestamp as the result, or a negative status. */
+static void test_log_event(void) {
+    clc_client_t client = connected_client(path_in_root("log_event"), CLC_MODE_READER);
+    OK(clc_chronicle_create(client, "c", NULL, NULL, 0, NULL));
+    clc_story_t story = acquire(client, "c", "s");
+
+    uint64_t before = 0;
+    OK(clc_story_log(story, "before", 6, &before));
+    int64_t first = clc_story_log_event(story, "by result", 9);
+    CHECK(first > 0 && (uint64_t)first > before);
+    int64_t second = clc_story_log_event(story, "", 0);
+    CHECK(second > first);
+    CHECK(clc_story_log_event(story, NULL, 3) == CLC_ERR_INVALID_ARG);
+    CHECK(strstr(clc_last_error(), "NULL") != NULL);
+    CHECK(clc_story_log_event(NULL, "x", 1) == CLC_ERR_INVALID_ARG);
+
+    event_arrays events;
+    replay_into(client, "c", "s", 0, UINT64_MAX, &events);
+    /* The empty record got a timestamp but, as in ChronoLog, is not replayed. */
+    CHECK(events.count == 2);
+    CHECK(events.times[1] == (uint64_t)first);
+    CHECK(record_equals(&events, 1, "by result", 9));
+    free_arrays(&events);
+
+    OK(clc_story_release(client, "c", "s"));
+    CHECK(clc_story_log_event(story, "x", 1) == CLC_ERR_STALE_HANDLE);
+    OK(clc_client_free(client));
+}
+
 static void test_cursor(void) {
     clc_client_t client = connected_client(path_in_root("cursor"), CLC_MODE_READER);
     OK(clc_chronicle_create(client, "c", NULL, NULL, 0, NULL));
@@ -1021,6 +1050,7 @@ int main(int argc, char **argv) {
         {"chronicles", test_chronicles},
         {"stories", test_stories},
         {"log and replay", test_log_and_replay},
+        {"log_event", test_log_event},
         {"paged replay", test_cursor},
         {"threads", test_threads},
         {"release while logging", test_release_while_logging},

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <fstream>
@@ -24,6 +25,9 @@ namespace clc {
 namespace {
 
 constexpr int kSchemaVersion = 1;
+
+// Events a page makes room for at once; a larger page grows as it fills.
+constexpr size_t kPageReserve = 65536;
 
 constexpr const char *kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(
@@ -863,6 +867,7 @@ int EmbeddedCursor::next(size_t max_events, Events &page) {
     } else {
         select.bind(2, start_);
     }
+    page.reserve(std::min(max_events, kPageReserve));
     size_t rows = 0;
     while (select.step()) {
         last_time_ = select.column_int(0);

@@ -31,11 +31,10 @@ from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping,
 from . import _native, _replayable
 from ._native import (ClientHandle, CursorHandle, EventsHandle, Library,
                       ServiceConfStruct, StoryHandleRef, StringsHandle)
-from ._status import (CL_ERR_INVALID_ARG, CL_ERR_NOT_ACQUIRED, CL_SUCCESS,
+from ._status import (CL_ERR_INVALID_ARG, CL_SUCCESS,
                       CLC_ERR_BACKEND_UNAVAILABLE, CLC_ERR_FORKED,
                       CLC_ERR_STALE_HANDLE, ChronologError,
-                      InvalidArgumentError, NotAcquiredError,
-                      StaleHandleError, checked_int,
+                      InvalidArgumentError, StaleHandleError, checked_int,
                       encode_name, error_for_status, status_name)
 from .config import load_client_config, store_from_environment
 from .events import Event
@@ -1087,8 +1086,8 @@ class Client:
 
         Events come in ``(time, client_id, index)`` order.  The client
         must be a reader holding the story; its own buffered events are
-        flushed first.  They are read in pages, as :meth:`iter_replay`
-        reads them, so that memory holds little more than the Events.
+        flushed first.  The result is one consistent snapshot of the
+        story; :meth:`iter_replay` reads pages instead, with bounded memory.
         Raises :class:`NotReaderModeError`, :class:`NotAcquiredError`,
         :class:`InvalidArgumentError` when ``start > end``.
         """
@@ -1099,21 +1098,18 @@ class Client:
         end = checked_int(end, "end", 0, UINT64_MAX)
         what = "cannot replay story %r of chronicle %r" % (story, chronicle)
 
-        pages = self._open_pages(encoded_chronicle, encoded_story, start, end,
-                                 REPLAY_PAGE_EVENTS, what)
+        # One read, so that the result is a snapshot: paging could miss
+        # events another client commits meanwhile with earlier timestamps.
+        handle = self._live_handle()
+        result = EventsHandle()
+        status = self._library.clc_replay(handle, encoded_chronicle,
+                                          encoded_story, start, end,
+                                          ctypes.byref(result))
+        self._check(status, what)
         try:
-            return _concatenated(iter(pages.next_page, []))
-        except StaleHandleError as error:
-            if self._handle is None:
-                raise
-            # The client is open, so another thread released the story
-            # between two pages: a replay of a story no longer held.
-            raise NotAcquiredError(
-                CL_ERR_NOT_ACQUIRED,
-                "%s: the story was released during the replay" % what
-            ) from error
+            return _export_events(self._library, result, what)
         finally:
-            pages.close()
+            self._library.clc_events_free(result)
 
     def iter_replay(self, chronicle: str, story: str, start: int = 0,
                     end: int = UINT64_MAX,
@@ -1366,28 +1362,6 @@ class _ReplayPages:
         self._done = True
         self._finalizer()
         forward_library_messages(self._client._library)
-
-
-if platform.python_implementation() == "PyPy":
-    def _concatenated(pages: Iterator[List[Event]]) -> List[Event]:
-        # Growing one list would leave each outgrown copy to the next
-        # major collection; the pages are joined into one list made at
-        # its final size instead.
-        held = list(pages)
-        events: List[Event] = [None] * sum(map(len, held))  # type: ignore
-        position = 0
-        for page in held:
-            events[position:position + len(page)] = page
-            position += len(page)
-        return events
-else:
-    def _concatenated(pages: Iterator[List[Event]]) -> List[Event]:
-        # CPython grows a list in place, and frees each page at once.
-        events: List[Event] = []
-        for page in pages:
-            events += page
-        return events
-_concatenated.__doc__ = """The events of every page, in one list."""
 
 
 def _iterate_pages(pages: _ReplayPages) -> Iterator[Event]:

@@ -522,7 +522,7 @@ def test_null_handles_give_invalid_arg_and_null_frees_succeed(library):
 def test_a_handle_of_one_kind_is_refused_as_another(library, reader, story):
     calls = _handle_calls(library)
     client = reader._handle.value
-    ref = story._ref.value
+    ref = story._token
     for kind, functions in calls.items():
         if kind == "_out":
             continue
@@ -627,7 +627,7 @@ def test_the_library_refuses_bad_service_settings(library):
 
 
 def test_the_library_refuses_inconsistent_record_arguments(library, story):
-    ref = story._ref
+    ref = _native.StoryHandleRef(story._token)
     lengths = (ctypes.c_uint64 * 2)(3, 2 ** 64 - 2)
     logged = ctypes.c_size_t(99)
     assert library.clc_story_log(ref, None, 5, None) == INVALID

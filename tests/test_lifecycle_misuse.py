@@ -114,7 +114,7 @@ def test_a_stale_story_handle_never_reaches_a_newer_story(library, reader,
     # A released handle's slot is reused by the next acquisition; the
     # generation in the token tells them apart.
     old = reader.acquire_story(chronicle, "first")
-    stale_ref = _native.StoryHandleRef(old._ref.value)
+    stale_ref = _native.StoryHandleRef(old._token)
     old.release()
     newer = [reader.acquire_story(chronicle, "s%d" % i) for i in range(20)]
     for _ in range(3):

@@ -1,6 +1,6 @@
 """Performance figures of chronolog_ctypes, each against its limit.
 
-Run ``python benchmarks/run.py`` (full mode, about ten minutes on two
+Run ``python benchmarks/run.py`` (full mode, about fifteen minutes on two
 cores) or ``python benchmarks/run.py --quick`` (under a minute).  Every
 figure is the median of several repetitions, each run next to a repetition
 of its limit, so that both see the same load on the machine; only their
@@ -53,7 +53,7 @@ LIMIT_TRANSACTION_ROWS = 100000
 #: derived from it unless given.
 MODES = {
     "full": {"bulk": 1000000, "replay": 1000000, "single": 200000,
-             "threads": 400000, "repeat": 5},
+             "threads": 400000, "repeat": 7},
     "quick": {"bulk": 100000, "replay": 100000, "single": 40000,
               "threads": 80000, "repeat": 3},
 }

@@ -11,7 +11,7 @@ the GIL is released during every call.  On PyPy, whose ctypes calls cost
 microseconds, the functions are also bound with the ``cffi`` module that
 comes with the interpreter, from C declarations generated from the same
 table (:func:`c_declarations`); the package uses those for the calls made
-once per event.  Places tried, in order:
+once per event or per replay page.  Places tried, in order:
 
 1. an explicit path: the argument of :func:`load_library` or else the
    ``CHRONOLOG_CTYPES_LIBRARY`` environment variable.  When one is given it

@@ -430,7 +430,8 @@ class _Marshal:
     """How the logging calls get their arguments: ctypes on CPython.
 
     CPython's ctypes hands the library a pointer into a bytes object
-    itself, and a ``(c_uint64 * 1)`` array as a pointer to its element.
+    itself, and a one-element array (a thread's out-parameter) as a
+    pointer to its element.
     """
 
     @staticmethod

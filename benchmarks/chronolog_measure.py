@@ -9,12 +9,13 @@ What it measures, in this order:
    portal's host): how long until the error, with the GIL released;
 2. the time until events just logged are replayable (``wait_replayable``),
    and until their archive file appears when ``--archive-dir`` is given;
-3. the per-event logging rate from Python (``StoryHandle.log_event``, one
+3. Python threads logging on one story at once;
+4. the per-event logging rate from Python (``StoryHandle.log_event``, one
    native call and one ChronoKeeper round trip per event) against the same
    loop in C++ over ChronoLog's client (``--cxx``, built by CMake with
-   ``-DCLC_BUILD_TESTS=ON`` when ChronoLog is found), in alternating rounds
-   so that both see the same load;
-4. Python threads logging on one story at once;
+   ``-DCLC_BUILD_TESTS=ON`` when ChronoLog is found): each run a new
+   writer-only process, the two languages in alternating rounds so that
+   both see the same load;
 5. what a log_event costs without a server (the Python method, the native
    call and the shim, on the embedded store): a bound on what the binding
    adds to each round trip.
@@ -94,86 +95,105 @@ def measure_dead_connect(portal: cl.ClientPortalServiceConf,
           % (ticks[1], attempts))
 
 
-def python_rate(client: cl.Client, chronicle: str, events: int, size: int,
-                warmup: int) -> Dict[str, float]:
-    story_name = unique("py")
-    story = client.acquire_story(chronicle, story_name)
-    record = b"x" * size
-    log = story.log_event
-    failures = 0
-    for _ in range(warmup):
-        failures += log(record) == 0
-    latencies = [0.0] * events
-    clock = time.perf_counter
-    start = clock()
-    for i in range(events):
-        before = clock()
-        failures += log(record) == 0
-        latencies[i] = clock() - before
-    elapsed = clock() - start
-    client.release_story(chronicle, story_name)
+def _rate_command(language: str, args: argparse.Namespace) -> List[str]:
+    counts = [str(args.events), str(args.size), str(args.warmup)]
+    if language == "c++":
+        return [args.cxx, args.config] + counts
+    return [sys.executable, __file__, "--log-rate", args.config] + counts
+
+
+def _rates(languages: List[str],
+           args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
+    """Runs the logging loop of each language at once, each in a new
+    writer-only process; returns the numbers each printed."""
+    children = {language: subprocess.Popen(_rate_command(language, args),
+                                           stdout=subprocess.PIPE, text=True)
+                for language in languages}
+    results = {}
+    for language, child in children.items():
+        out, _ = child.communicate(timeout=600)
+        if child.returncode != 0:
+            raise RuntimeError("the %s loop failed (%d)"
+                               % (language, child.returncode))
+        fields = dict(re.findall(r"(\w+)=(\S+)", out))
+        results[language] = {key: float(value) for key, value
+                             in fields.items() if key != "language"}
+    return results
+
+
+def log_rate(config: str, events: int, size: int, warmup: int) -> None:
+    """The Python twin of chronolog_log_rate: a writer-only client, a new
+    story, one log_event per record; prints one line of the same form."""
+    portal = cl.load_client_config(config).portal
+    with cl.Client.deployment(portal) as client:
+        chronicle = unique("log-rate-python")
+        client.create_chronicle(chronicle)
+        story = client.acquire_story(chronicle, "story")
+        record = b"x" * size
+        log = story.log_event
+        failures = 0
+        for _ in range(warmup):
+            failures += log(record) == 0
+        latencies = [0.0] * events
+        clock = time.perf_counter
+        start = clock()
+        for i in range(events):
+            before = clock()
+            failures += log(record) == 0
+            latencies[i] = clock() - before
+        elapsed = clock() - start
     latencies.sort()
-    return {"rate": events / elapsed, "seconds": elapsed,
-            "mean_us": elapsed / events * 1e6,
-            "p50_us": latencies[len(latencies) // 2] * 1e6,
-            "p99_us": latencies[int(0.99 * (len(latencies) - 1))] * 1e6,
-            "failures": failures}
+    print("language=python events=%d size=%d seconds=%.3f rate=%.1f "
+          "mean_us=%.1f p50_us=%.1f p99_us=%.1f failures=%d"
+          % (events, size, elapsed, events / elapsed,
+             elapsed / events * 1e6, latencies[len(latencies) // 2] * 1e6,
+             latencies[int(0.99 * (len(latencies) - 1))] * 1e6, failures))
 
 
-def cxx_rate(program: str, config: str, events: int, size: int,
-             warmup: int) -> Dict[str, float]:
-    done = subprocess.run([program, config, str(events), str(size),
-                           str(warmup)], capture_output=True, text=True,
-                          timeout=600, check=True)
-    fields = dict(re.findall(r"(\w+)=(\S+)", done.stdout))
-    return {key: float(value) for key, value in fields.items()
-            if key != "language"}
-
-
-def measure_rates(client: cl.Client, args: argparse.Namespace) -> None:
-    print("== per-event log_event, %d events of %d bytes per run"
-          % (args.events, args.size))
-    chronicle = unique("rate")
-    client.create_chronicle(chronicle)
-    ratios = []
-    python_rates = []
-    cxx_rates = []
-    python_p50 = []
-    cxx_p50 = []
-    for round_number in range(args.rounds):
-        runs = []
+def measure_rates(args: argparse.Namespace) -> None:
+    """Two ways against the machine's other load: the two loops one after
+    the other, alternating, and both at once (then they see the same load
+    and share ChronoKeeper)."""
+    languages = ["c++", "python"] if args.cxx else ["python"]
+    for together in (False, True):
+        if together and not args.cxx:
+            break
+        print("== per-event log_event, %d events of %d bytes per run, each "
+              "run a new writer-only process, %s"
+              % (args.events, args.size,
+                 "both languages at once" if together else "in turns"))
+        numbers: Dict[str, Dict[str, List[float]]] = {
+            language: {"rate": [], "p50_us": []} for language in languages}
+        ratios = []
+        for round_number in range(args.rounds):
+            if together:
+                results = _rates(languages, args)
+            else:
+                results = {}
+                for language in languages:
+                    results.update(_rates([language], args))
+            for language in languages:
+                run = results[language]
+                numbers[language]["rate"].append(run["rate"])
+                numbers[language]["p50_us"].append(run["p50_us"])
+                print("round %d %-6s %8.1f events/s  mean %7.1f us  p50 "
+                      "%7.1f us  p99 %8.1f us  failures %d"
+                      % (round_number + 1, language, run["rate"],
+                         run["mean_us"], run["p50_us"], run["p99_us"],
+                         run["failures"]))
+            if args.cxx:
+                ratios.append(results["python"]["rate"]
+                              / results["c++"]["rate"])
+        for language in languages:
+            print("%-6s events/s: %s" % (language,
+                                         summary(numbers[language]["rate"])))
+            print("%-6s p50 us:   %s" % (language,
+                                         summary(numbers[language]["p50_us"])))
         if args.cxx:
-            cxx = cxx_rate(args.cxx, args.config, args.events, args.size,
-                           args.warmup)
-            cxx_rates.append(cxx["rate"])
-            cxx_p50.append(cxx["p50_us"])
-            runs.append(("c++", cxx))
-        python = python_rate(client, chronicle, args.events, args.size,
-                             args.warmup)
-        python_rates.append(python["rate"])
-        python_p50.append(python["p50_us"])
-        runs.append(("python", python))
-        for language, run in runs:
-            print("round %d %-6s %8.1f events/s  mean %7.1f us  p50 %7.1f "
-                  "us  p99 %8.1f us  failures %d"
-                  % (round_number + 1, language, run["rate"], run["mean_us"],
-                     run["p50_us"], run["p99_us"], run["failures"]))
-        if args.cxx:
-            ratios.append(python["rate"] / cxx["rate"])
-            print("round %d python/c++ %.3f" % (round_number + 1,
-                                                ratios[-1]))
-    print("python events/s: %s" % summary(python_rates))
-    print("python p50 us:   %s" % summary(python_p50))
-    if args.cxx:
-        print("c++ events/s:    %s" % summary(cxx_rates))
-        print("c++ p50 us:      %s" % summary(cxx_p50))
-        print("python/c++ rate ratio per round: %s" % summary(ratios))
-        print("python/c++, medians of the rates: %.3f" % (
-            statistics.median(python_rates) / statistics.median(cxx_rates)))
-        # The median call is one round trip on a quiet moment: the least
-        # disturbed by the other jobs of the machine.
-        print("python/c++, medians of the p50 call rates: %.3f" % (
-            statistics.median(cxx_p50) / statistics.median(python_p50)))
+            print("python/c++ rate ratio per round: %s" % summary(ratios))
+            print("python/c++, medians of the rates: %.3f" % (
+                statistics.median(numbers["python"]["rate"])
+                / statistics.median(numbers["c++"]["rate"])))
 
 
 def measure_binding_cost(args: argparse.Namespace) -> None:
@@ -270,6 +290,9 @@ def measure_replayable(client: cl.Client, args: argparse.Namespace) -> None:
 
 
 def main() -> int:
+    if len(sys.argv) == 6 and sys.argv[1] == "--log-rate":
+        log_rate(sys.argv[2], *(int(value) for value in sys.argv[3:]))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", help="the deployment's client config file")
     parser.add_argument("--cxx", help="the chronolog_log_rate program")
@@ -296,8 +319,8 @@ def main() -> int:
         # Replayable first: the logging runs leave the servers busy
         # archiving for a while.
         measure_replayable(client, args)
-        measure_rates(client, args)
         measure_threads(client, args)
+    measure_rates(args)
     measure_binding_cost(args)
     return 0
 

@@ -373,15 +373,17 @@ def test_a_replay_waiting_on_the_servers_lets_other_threads_run(
 
     def replay():
         started.set()
-        found.extend(archived.client.replay(archived.chronicle,
-                                            archived.story))
-        done.set()
+        try:
+            found.extend(archived.client.replay(archived.chronicle,
+                                                archived.story))
+        finally:
+            done.set()
 
     thread = threading.Thread(target=replay)
     thread.start()
     started.wait()
     # ChronoLog's client polls once a second for the answer; while this
-    # thread counts, the replay is still waiting.
+    # thread counts, the replay is still waiting (180 s at most).
     counted = 0
     while not done.is_set():
         counted += 1

@@ -241,10 +241,10 @@ def _bare_call() -> Tuple[Callable[..., Any], Any]:
     bare = ctypes.CDLL(None).memcmp
     bare.restype = restype
     bare.argtypes = argtypes
-    # A handle of the same type, pointing at real memory that memcmp reads.
-    other = ctypes.create_string_buffer(RECORD_SIZE)
-    handle = ctypes.cast(other, argtypes[0])
-    handle._keep = other  # type: ignore[attr-defined]
+    # A handle of the same type, pointing at real memory that memcmp reads
+    # (the cast keeps the buffer alive).
+    handle = ctypes.cast(ctypes.create_string_buffer(RECORD_SIZE),
+                         argtypes[0])
     return bare, handle
 
 

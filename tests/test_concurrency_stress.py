@@ -5,14 +5,13 @@ events in the order it logged them; a reader running meanwhile must never
 see a gap in any writer's sequence.
 """
 
-import os
 import re
 import subprocess
 import sys
 import time
 
 import chronolog_ctypes as cl
-from chronolog_ctypes import _native
+from conftest import child_env
 
 PROCESSES = 2
 THREADS = 8
@@ -72,17 +71,6 @@ print("done", process)
 RECORD = re.compile(rb"P(\d+)-T(\d+)-(\d+)\Z")
 
 
-def _writer_env():
-    env = dict(os.environ)
-    package_parent = os.path.dirname(os.path.dirname(
-        os.path.abspath(cl.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(
-        [package_parent] + [p for p in [env.get("PYTHONPATH")] if p])
-    env[_native.LIBRARY_ENV] = _native.get_library().path
-    env.pop(cl.STORE_ENV, None)
-    return env
-
-
 def _writers_of(events):
     """Each writer's sequence numbers, in replay order."""
     writers = {}
@@ -99,7 +87,7 @@ def test_threads_of_two_processes_write_every_event_once_in_order(store,
     go = str(tmp_path / "go")
     writers = [subprocess.Popen(
         [sys.executable, "-c", WRITER, store, str(n), str(THREADS),
-         str(EVENTS), go], env=_writer_env(), stdout=subprocess.PIPE,
+         str(EVENTS), go], env=child_env(), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE) for n in range(PROCESSES)]
     try:
         # Both writers have connected once the chronicle exists.

@@ -18,7 +18,7 @@ import time
 import pytest
 
 import chronolog_ctypes as cl
-from chronolog_ctypes import _native
+from conftest import child_env
 
 ROUNDS = 20
 
@@ -55,21 +55,10 @@ sys.stdin.read()  # wait to be killed
 """
 
 
-def _env():
-    env = dict(os.environ)
-    package_parent = os.path.dirname(os.path.dirname(
-        os.path.abspath(cl.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(
-        [package_parent] + [p for p in [env.get("PYTHONPATH")] if p])
-    env[_native.LIBRARY_ENV] = _native.get_library().path
-    env.pop(cl.STORE_ENV, None)
-    return env
-
-
 def _run_and_kill(store, round_, rng):
     """Start a writer, SIGKILL it at a random moment; return its lines."""
     writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, store, str(round_)], env=_env(),
+        [sys.executable, "-c", WRITER, store, str(round_)], env=child_env(),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE)
     lines = []

@@ -31,10 +31,11 @@ from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping,
 from . import _native, _replayable
 from ._native import (ClientHandle, CursorHandle, EventsHandle, Library,
                       ServiceConfStruct, StoryHandleRef, StringsHandle)
-from ._status import (CL_ERR_INVALID_ARG, CL_SUCCESS,
+from ._status import (CL_ERR_INVALID_ARG, CL_ERR_NOT_ACQUIRED, CL_SUCCESS,
                       CLC_ERR_BACKEND_UNAVAILABLE, CLC_ERR_FORKED,
                       CLC_ERR_STALE_HANDLE, ChronologError,
-                      InvalidArgumentError, StaleHandleError, checked_int,
+                      InvalidArgumentError, NotAcquiredError,
+                      StaleHandleError, checked_int,
                       encode_name, error_for_status, status_name)
 from .config import load_client_config, store_from_environment
 from .events import Event
@@ -1087,8 +1088,9 @@ class Client:
 
         Events come in ``(time, client_id, index)`` order.  The client
         must be a reader holding the story; its own buffered events are
-        flushed first.  The result is one consistent snapshot of the
-        story; :meth:`iter_replay` reads pages instead, with bounded memory.
+        flushed first.  The result is one snapshot of the story, read in
+        pages as :meth:`iter_replay` reads it, so that memory holds little
+        more than the Events.
         Raises :class:`NotReaderModeError`, :class:`NotAcquiredError`,
         :class:`InvalidArgumentError` when ``start > end``.
         """
@@ -1099,18 +1101,21 @@ class Client:
         end = checked_int(end, "end", 0, UINT64_MAX)
         what = "cannot replay story %r of chronicle %r" % (story, chronicle)
 
-        # One read, so that the result is a snapshot: paging could miss
-        # events another client commits meanwhile with earlier timestamps.
-        handle = self._live_handle()
-        result = EventsHandle()
-        status = self._library.clc_replay(handle, encoded_chronicle,
-                                          encoded_story, start, end,
-                                          ctypes.byref(result))
-        self._check(status, what)
+        pages = self._open_pages(encoded_chronicle, encoded_story, start, end,
+                                 REPLAY_PAGE_EVENTS, what)
         try:
-            return _export_events(self._library, result, what)
+            return _concatenated(iter(pages.next_page, []))
+        except StaleHandleError as error:
+            if self._handle is None:
+                raise
+            # The client is open, so another thread released the story
+            # between two pages: a replay of a story no longer held.
+            raise NotAcquiredError(
+                CL_ERR_NOT_ACQUIRED,
+                "%s: the story was released during the replay" % what
+            ) from error
         finally:
-            self._library.clc_events_free(result)
+            pages.close()
 
     def iter_replay(self, chronicle: str, story: str, start: int = 0,
                     end: int = UINT64_MAX,
@@ -1118,8 +1123,12 @@ class Client:
         """Iterate over the events :meth:`replay` would return.
 
         Events are fetched ``page_size`` at a time, so memory stays
-        bounded.  The checks happen at once, not at the first ``next()``.
-        The iterator's ``close()`` frees the replay early.
+        bounded, and they all come from one snapshot of the story taken
+        by this call: events other clients commit while the iteration
+        goes on are not part of it.  The checks happen at once, not at
+        the first ``next()``.  Close the iterator (or let it end) once it
+        is no longer read: on the embedded store an open snapshot keeps
+        the store's write-ahead log from being trimmed.
         """
         self._live_handle()
         encoded_chronicle = encode_name(chronicle, "chronicle")
@@ -1363,6 +1372,28 @@ class _ReplayPages:
         self._done = True
         self._finalizer()
         forward_library_messages(self._client._library)
+
+
+if platform.python_implementation() == "PyPy":
+    def _concatenated(pages: Iterator[List[Event]]) -> List[Event]:
+        # Growing one list would leave each outgrown copy to the next
+        # major collection; the pages are joined into one list made at
+        # its final size instead.
+        held = list(pages)
+        events: List[Event] = [None] * sum(map(len, held))  # type: ignore
+        position = 0
+        for page in held:
+            events[position:position + len(page)] = page
+            position += len(page)
+        return events
+else:
+    def _concatenated(pages: Iterator[List[Event]]) -> List[Event]:
+        # CPython grows a list in place, and frees each page at once.
+        events: List[Event] = []
+        for page in pages:
+            events += page
+        return events
+_concatenated.__doc__ = """The events of every page, in one list."""
 
 
 def _iterate_pages(pages: _ReplayPages) -> Iterator[Event]:

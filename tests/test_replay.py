@@ -1,5 +1,7 @@
 """Replay: ranges, order, both faces, the paged iterator."""
 
+import os
+
 import pytest
 
 import chronolog_ctypes as cl
@@ -181,6 +183,59 @@ def test_iter_replay_after_client_close_raises_stale(reader, times):
     reader.close()
     with pytest.raises(cl.StaleHandleError):
         next(iterator)
+
+
+def test_iter_replay_reads_the_snapshot_taken_when_it_starts(
+        reader, writer, story, times):
+    theirs = writer.acquire_story("chron", "story")
+    iterator = reader.iter_replay("chron", "story", page_size=1)
+    first = next(iterator)
+    # Committed while the iteration goes on: after its position in time,
+    # so a reader paging without a snapshot would show them.
+    later = [theirs.log(b"w%d" % i) for i in range(3)]
+    writer.flush()
+    later.append(story.log(b"mine"))
+    rest = list(iterator)
+    assert _records([first] + rest) == [b"e0", b"e1", b"e2", b"e3", b"e4"]
+    now = reader.replay("chron", "story")
+    assert [e.time() for e in now] == times + later
+    assert _records(now)[5:] == [b"w0", b"w1", b"w2", b"mine"]
+
+
+def test_replay_is_one_snapshot_across_its_pages(reader, writer, story,
+                                                 monkeypatch):
+    expected = [story.log(b"e%d" % i) for i in range(7)]
+    theirs = writer.acquire_story("chron", "story")
+    pages = []
+    real_next = cl.client._ReplayPages.next_page
+
+    def next_page(self):
+        # Another client commits between every two pages of the replay.
+        pages.append(real_next(self))
+        theirs.log(b"meanwhile")
+        writer.flush()
+        return pages[-1]
+
+    monkeypatch.setattr(cl.client, "REPLAY_PAGE_EVENTS", 2)
+    monkeypatch.setattr(cl.client._ReplayPages, "next_page", next_page)
+    events = reader.replay("chron", "story")
+    assert [len(page) for page in pages] == [2, 2, 2, 1, 0]
+    assert [e.time() for e in events] == expected
+    monkeypatch.undo()
+    assert _records(reader.replay("chron", "story")).count(b"meanwhile") \
+        == 5
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_iter_replay_goes_on_after_a_fork(reader, times):
+    iterator = reader.iter_replay("chron", "story", page_size=2)
+    head = [next(iterator), next(iterator)]
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
+    rest = list(iterator)
+    assert [e.time() for e in head + rest] == times
 
 
 def test_replay_includes_events_not_yet_flushed(reader, story):

@@ -348,6 +348,14 @@ CLC_EXPORT int clc_replay(clc_client_t client, const char *chronicle, const char
                           uint64_t start, uint64_t end, clc_events_t *out);
 
 /* Opens a paged replay of a time range: the same checks as clc_replay.
+ * The pages together hold exactly what clc_replay would have returned at
+ * this moment: one snapshot of the story, whatever other clients commit
+ * while the pages are read.
+ * Embedded store: the snapshot is an open read transaction on a connection
+ * of the cursor's own; writers are not held up, but the store's
+ * write-ahead log cannot be checkpointed past it, so free a cursor once it
+ * is no longer read. A fork() in the middle ends the snapshot: the rest of
+ * the range is then read from a new one.
  * ChronoLog: the whole range is fetched here and kept in memory until the
  * cursor is freed, as ChronoLog answers a range at once and never answers
  * an empty one. */
@@ -355,9 +363,7 @@ CLC_EXPORT int clc_replay_open(clc_client_t client, const char *chronicle, const
                                uint64_t start, uint64_t end, clc_cursor_t *out);
 
 /* The next page of at most max_events events (max_events > 0) as a new
- * result *out; a result of 0 events means the replay is over. Pages are
- * read one by one, so an event committed meanwhile by another client that
- * sorts after the current position appears in a later page.
+ * result *out; a result of 0 events means the replay is over.
  * CLC_ERR_STALE_HANDLE once the story was released or the client freed. */
 CLC_EXPORT int clc_cursor_next(clc_cursor_t cursor, size_t max_events, clc_events_t *out);
 

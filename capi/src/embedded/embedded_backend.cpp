@@ -172,27 +172,37 @@ private:
     std::shared_ptr<StoryState> state_;
 };
 
+// The events of a story in [?2, ?3), in replay order.
+constexpr const char *kRangeQuery =
+    "SELECT time, client_id, idx, record FROM events "
+    "WHERE story_id = ?1 AND time >= ?2 AND time < ?3 ORDER BY time, client_id, idx";
+// The events of a story after (?2, ?3, ?4) and before time ?5, in replay order.
+constexpr const char *kResumeQuery =
+    "SELECT time, client_id, idx, record FROM events "
+    "WHERE story_id = ?1 AND (time, client_id, idx) > (?2, ?3, ?4) AND time < ?5 "
+    "ORDER BY time, client_id, idx";
+
+// A paged replay reads one snapshot of the story, taken when it opens: the rows of one query
+// stepped through page by page on a reader connection of its own. Only a fork in between ends
+// the snapshot; the replay then goes on after its last event in a new one.
 class EmbeddedCursor : public ReplayCursor {
 public:
-    EmbeddedCursor(StoreDatabase &database, std::shared_ptr<StoryState> state, uint64_t start,
+    EmbeddedCursor(const std::string &path, std::shared_ptr<StoryState> state, uint64_t start,
                    uint64_t end)
-        : database_(database),
-          state_(std::move(state)),
-          start_(sql_time(start)),
-          end_(sql_time(end)),
-          done_(start_ >= end_) {}
+        : reader_(path), state_(std::move(state)), start_(sql_time(start)), end_(sql_time(end)) {}
 
+    // Takes the snapshot; throws Failure(CLC_ERR_STORE_IO).
+    void open();
     int next(size_t max_events, Events &page) override;
 
 private:
-    // Used only while the story is active: the client cannot disconnect, and so close its
-    // database, before releasing it.
-    StoreDatabase &database_;
+    SnapshotReader reader_;
     std::shared_ptr<StoryState> state_;
     int64_t start_;
     int64_t end_;
-    bool done_;
-    bool started_ = false;
+    bool row_ready_ = false;  // the reader stands on the next event to hand out
+    bool done_ = false;
+    bool started_ = false;  // an event was handed out; last_* hold it
     int64_t last_time_ = 0;
     int64_t last_client_ = 0;
     int64_t last_index_ = 0;
@@ -818,9 +828,7 @@ int EmbeddedBackend::replay(const std::string &chronicle, const std::string &sto
     }
 
     Session session(*database_);
-    Statement select = session.prepare(
-        "SELECT time, client_id, idx, record FROM events "
-        "WHERE story_id = ? AND time >= ? AND time < ? ORDER BY time, client_id, idx");
+    Statement select = session.prepare(kRangeQuery);
     select.bind(1, state->story_id).bind(2, sql_time(start)).bind(3, sql_time(end));
     while (select.step()) {
         events.add(uint64_t(select.column_int(0)), uint64_t(select.column_int(1)),
@@ -837,14 +845,25 @@ int EmbeddedBackend::open_replay(const std::string &chronicle, const std::string
     if (status != CLC_SUCCESS) {
         return status;
     }
-    cursor = std::make_unique<EmbeddedCursor>(*database_, std::move(state), start, end);
+    auto opened = std::make_unique<EmbeddedCursor>(database_->path(), std::move(state), start, end);
+    opened->open();
+    cursor = std::move(opened);
     return CLC_SUCCESS;
 }
 
-// Keyset pagination: each page starts after the last event of the previous one, so a page is
-// one indexed range scan and memory stays bounded by the page size.
+void EmbeddedCursor::open() {
+    SqliteSection section;
+    done_ = start_ >= end_;
+    if (!done_) {
+        row_ready_ = reader_.start(kRangeQuery, {state_->story_id, start_, end_});
+        done_ = !row_ready_;
+    }
+}
+
 int EmbeddedCursor::next(size_t max_events, Events &page) {
     if (!state_->active) {
+        SqliteSection section;
+        reader_.close();
         return fail(CLC_ERR_STALE_HANDLE, story_label(state_->chronicle, state_->story) +
                                               " was released; its paged replay ended");
     }
@@ -852,33 +871,26 @@ int EmbeddedCursor::next(size_t max_events, Events &page) {
         return CLC_SUCCESS;
     }
 
-    Session session(database_);
-    Statement select = session.prepare(
-        started_ ? "SELECT time, client_id, idx, record FROM events "
-                   "WHERE story_id = ?1 AND (time, client_id, idx) > (?2, ?3, ?4) AND time < ?5 "
-                   "ORDER BY time, client_id, idx LIMIT ?6"
-                 : "SELECT time, client_id, idx, record FROM events "
-                   "WHERE story_id = ?1 AND time >= ?2 AND time < ?5 "
-                   "ORDER BY time, client_id, idx LIMIT ?6");
-    select.bind(1, state_->story_id).bind(5, end_);
-    select.bind(6, max_events > size_t(INT64_MAX) ? INT64_MAX : int64_t(max_events));
-    if (started_) {
-        select.bind(2, last_time_).bind(3, last_client_).bind(4, last_index_);
-    } else {
-        select.bind(2, start_);
+    SqliteSection section;
+    if (!reader_.running()) {
+        // A fork closed the reader: go on after the last event handed out.
+        row_ready_ = started_ ? reader_.start(kResumeQuery, {state_->story_id, last_time_,
+                                                             last_client_, last_index_, end_})
+                              : reader_.start(kRangeQuery, {state_->story_id, start_, end_});
     }
     page.reserve(std::min(max_events, kPageReserve));
     size_t rows = 0;
-    while (select.step()) {
-        last_time_ = select.column_int(0);
-        last_client_ = select.column_int(1);
-        last_index_ = select.column_int(2);
+    while (row_ready_ && rows < max_events) {
+        last_time_ = reader_.column_int(0);
+        last_client_ = reader_.column_int(1);
+        last_index_ = reader_.column_int(2);
         page.add(uint64_t(last_time_), uint64_t(last_client_), uint32_t(last_index_),
-                 select.column_blob(3), select.column_bytes(3));
+                 reader_.column_blob(3), reader_.column_bytes(3));
+        started_ = true;
         ++rows;
+        row_ready_ = reader_.step();
     }
-    started_ = true;
-    done_ = rows < max_events;
+    done_ = !row_ready_;
     return CLC_SUCCESS;
 }
 

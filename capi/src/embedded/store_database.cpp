@@ -38,6 +38,18 @@ std::string pragma_text(sqlite3 *db, const char *sql) {
     return answer;
 }
 
+// "store 'path': context: what SQLite says (what the system says)".
+std::string failure_message(const std::string &path, const std::string &context, sqlite3 *db,
+                            int code) {
+    std::string message = "store '" + path + "': " + context + ": ";
+    message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code);
+    int os_error = db != nullptr ? sqlite3_system_errno(db) : 0;
+    if (os_error != 0) {
+        message += std::string(" (") + std::strerror(os_error) + ")";
+    }
+    return message;
+}
+
 }  // namespace
 
 void ensure_store_directory(const std::string &dir) {
@@ -179,13 +191,7 @@ sqlite3_stmt *StoreDatabase::statement(const char *sql) {
 }
 
 void StoreDatabase::raise(const std::string &context, int code) const {
-    std::string message = "store '" + path_ + "': " + context + ": ";
-    message += db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(code);
-    int os_error = db_ != nullptr ? sqlite3_system_errno(db_) : 0;
-    if (os_error != 0) {
-        message += std::string(" (") + std::strerror(os_error) + ")";
-    }
-    throw Failure(CLC_ERR_STORE_IO, message);
+    throw Failure(CLC_ERR_STORE_IO, failure_message(path_, context, db_, code));
 }
 
 Session::Session(StoreDatabase &database) : lock_(database.mutex_), database_(database) {
@@ -249,6 +255,75 @@ std::string Statement::column_text(int column) const {
     return text != nullptr ? std::string(reinterpret_cast<const char *>(text),
                                          size_t(sqlite3_column_bytes(statement_, column)))
                            : std::string();
+}
+
+SnapshotReader::SnapshotReader(std::string path) : path_(std::move(path)) {
+    register_fork_aware(this);
+}
+
+SnapshotReader::~SnapshotReader() {
+    unregister_fork_aware(this);
+    SqliteSection section;
+    close();
+}
+
+void SnapshotReader::open() {
+    int code =
+        sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (code != SQLITE_OK) {
+        raise("opening a reader", code);
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    // The client's own connection checkpoints; a reader closing must not make anyone wait.
+    sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    code = run_pragma(db_, "PRAGMA query_only=1");
+    if (code != SQLITE_OK) {
+        raise("PRAGMA query_only=1", code);
+    }
+}
+
+bool SnapshotReader::start(const char *sql, std::initializer_list<int64_t> parameters) {
+    close();
+    open();
+    int code = sqlite3_prepare_v2(db_, sql, -1, &statement_, nullptr);
+    if (code != SQLITE_OK) {
+        raise(std::string("preparing '") + sql + "'", code);
+    }
+    int position = 0;
+    for (int64_t value : parameters) {
+        sqlite3_bind_int64(statement_, ++position, value);
+    }
+    return step();
+}
+
+bool SnapshotReader::step() {
+    int code = sqlite3_step(statement_);
+    if (code == SQLITE_ROW) {
+        return true;
+    }
+    if (code == SQLITE_DONE) {
+        close();
+        return false;
+    }
+    raise(std::string("running '") + sqlite3_sql(statement_) + "'", code);
+}
+
+void SnapshotReader::close() noexcept {
+    if (statement_ != nullptr) {
+        sqlite3_finalize(statement_);
+        statement_ = nullptr;
+    }
+    if (db_ != nullptr) {
+        sqlite3_close_v2(db_);
+        db_ = nullptr;
+    }
+}
+
+void SnapshotReader::raise(const std::string &context, int code) {
+    std::string message = failure_message(path_, context, db_, code);
+    close();
+    throw Failure(CLC_ERR_STORE_IO, message);
 }
 
 }  // namespace clc

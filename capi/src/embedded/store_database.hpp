@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -107,6 +108,48 @@ public:
 private:
     Session &session_;
     sqlite3_stmt *statement_;
+};
+
+// A connection of its own that reads one query's rows over many calls inside one read
+// transaction, so that they come from one snapshot of the store however long the reading
+// takes. Writers go on meanwhile (WAL), but the write-ahead log cannot be checkpointed past an
+// open snapshot: the owner closes it as soon as it is done. The connection never writes and
+// never checkpoints. A fork closes it (see fork_safety.hpp); the owner then learns from
+// running() that the snapshot is gone and may start a new query. Every call must be made
+// inside a SqliteSection, by one thread at a time.
+class SnapshotReader : public ForkAware {
+public:
+    // Opens path (which must exist) for reading; throws Failure(CLC_ERR_STORE_IO).
+    explicit SnapshotReader(std::string path);
+    ~SnapshotReader();
+    SnapshotReader(const SnapshotReader &) = delete;
+    SnapshotReader &operator=(const SnapshotReader &) = delete;
+
+    // Prepares sql, binds the integers to ?1, ?2, ... and steps to the first row, which starts
+    // the snapshot. Returns whether a row is ready; throws Failure(CLC_ERR_STORE_IO).
+    bool start(const char *sql, std::initializer_list<int64_t> parameters);
+    // Steps to the next row; false once the rows are over, which also ends the snapshot.
+    bool step();
+    // Whether a query is open: false before start(), after the last row, after close() and
+    // after a fork.
+    bool running() const { return statement_ != nullptr; }
+    void close() noexcept;
+
+    int64_t column_int(int column) const { return sqlite3_column_int64(statement_, column); }
+    const void *column_blob(int column) const { return sqlite3_column_blob(statement_, column); }
+    size_t column_bytes(int column) const {
+        return size_t(sqlite3_column_bytes(statement_, column));
+    }
+
+    void close_before_fork() noexcept override { close(); }
+
+private:
+    void open();
+    [[noreturn]] void raise(const std::string &context, int code);
+
+    std::string path_;
+    sqlite3 *db_ = nullptr;
+    sqlite3_stmt *statement_ = nullptr;
 };
 
 }  // namespace clc

@@ -491,6 +491,7 @@ class _IngestTally:
     def __init__(self, progress: bool, stream: IO[str]) -> None:
         self.events = 0
         self.bytes = 0
+        self.skipped = 0  # empty records a backend would refuse
         self.first = None  # type: Optional[int]
         self.last = None  # type: Optional[int]
         self.started = _clock()
@@ -525,6 +526,9 @@ class _IngestTally:
             "seconds:  %.3f" % (_clock() - self.started),
             "events/s: %d" % self.rate(),
         ]
+        if self.skipped:
+            lines.append("skipped:  %d empty records (ChronoLog keeps none)"
+                         % self.skipped)
         for label, value in (("first:   ", self.first), ("last:    ", self.last)):
             if value is None:
                 lines.append("%s -" % label)
@@ -578,8 +582,11 @@ def run_ingest(args: argparse.Namespace, client: Any) -> int:
                     # Else a user who forgot FILE sees a command that hangs.
                     sys.stderr.write(STDIN_HINT)
                     sys.stderr.flush()
+                # ChronoLog's servers keep no empty record, and this
+                # library's ChronoLog backend refuses one: skip and count.
+                keep_empty = getattr(client, "backend", "") != "chronolog"
                 for path in paths:
-                    _ingest_input(args, path, story, tally)
+                    _ingest_input(args, path, story, tally, keep_empty)
     except KeyboardInterrupt:
         # Ctrl-C is how `tail -f log | chronolog-ctypes ingest` ends: the
         # story is released by now, so the summary tells what was kept.
@@ -595,9 +602,13 @@ def run_ingest(args: argparse.Namespace, client: Any) -> int:
 
 
 def _ingest_input(args: argparse.Namespace, path: str, story: Any,
-                  tally: _IngestTally) -> None:
+                  tally: _IngestTally, keep_empty: bool = True) -> None:
     with _open_input(path) as stream:
         for records in read_records(stream, args.delimiter_bytes, args.strip_cr):
+            if not keep_empty and not all(records):
+                count = len(records)
+                records = [record for record in records if record]
+                tally.skipped += count - len(records)
             for batch in _batches(records, args.batch_size):
                 tally.add(batch, story.log_many(batch))
 

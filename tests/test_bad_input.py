@@ -396,15 +396,13 @@ def test_records_that_are_not_str_or_bytes_are_refused(reader, story):
     assert reader.replay("chron", "story") == []
 
 
-def test_empty_records_are_logged_never_replayed(reader, story):
-    # As ChronoLog, whose servers keep no event with an empty record.
-    story.log(b"")
-    story.log("")
-    assert story.log_event(b"") > 0
-    story.log_many([b"", "", bytearray(), memoryview(b"")])
-    story.log(b"x")
+def test_empty_records_of_every_type_are_kept(reader, story):
+    times = [story.log(b""), story.log(""), story.log_event(b"")]
+    times += story.log_many([b"", "", bytearray(), memoryview(b"")])
+    times.append(story.log(b"x"))
     events = reader.replay("chron", "story")
-    assert [e.record for e in events] == [b"x"]
+    assert [e.time() for e in events] == times
+    assert [e.record for e in events] == [b""] * 7 + [b"x"]
 
 
 def test_records_of_64_mib_round_trip(reader, story):

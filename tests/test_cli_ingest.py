@@ -42,12 +42,28 @@ def test_every_line_of_a_file_becomes_one_event(run, tmp_path):
     status, out, err = run("ingest", "c", "s", "in.log")
 
     assert (status, err) == (0, b"")
-    # The empty line is logged too, but, as in ChronoLog, an event with an
-    # empty record is never replayed.
-    assert records(run) == [b"first", b"second", b"fourth"]
+    assert records(run) == [b"first", b"second", b"", b"fourth"]
     fields = summary(out)
     assert fields["events"] == "4"
     assert fields["bytes"] == str(len(b"firstsecondfourth"))
+
+
+def test_empty_lines_are_skipped_and_counted_for_chronolog(
+        run, tmp_path, monkeypatch):
+    # The ChronoLog backend refuses empty records (ChronoLog's servers
+    # would discard them): ingest leaves them out and says how many.
+    import chronolog_ctypes as cl
+
+    (tmp_path / "in.log").write_bytes(b"first\n\n\nsecond\n\n")
+    with monkeypatch.context() as patch:
+        patch.setattr(cl.Client, "backend", property(lambda _: "chronolog"))
+        status, out, err = run("ingest", "c", "s", "in.log")
+
+    assert (status, err) == (0, b"")
+    fields = summary(out)
+    assert (fields["events"], fields["bytes"]) == ("2", "11")
+    assert fields["skipped"] == "3 empty records (ChronoLog keeps none)"
+    assert records(run) == [b"first", b"second"]
 
 
 def test_crlf_is_removed_and_bytes_are_kept_exactly(run, tmp_path):
@@ -91,7 +107,7 @@ def test_chronicle_and_story_are_created_and_then_reused(run):
 @pytest.mark.parametrize("delimiter, data, expected", [
     ("\\0", b"a\x00b\nc\x00", [b"a", b"b\nc"]),
     ("\\x1e", b"r1\x1er2\r\n\x1er3", [b"r1", b"r2\r\n", b"r3"]),
-    ("||", b"one||two|three||||", [b"one", b"two|three"]),  # and b""
+    ("||", b"one||two|three||||", [b"one", b"two|three", b""]),
     ("\\r\\n", b"a\r\nb\nc\r\n", [b"a", b"b\nc"]),
     ("\\n", b"keeps cr\r\n", [b"keeps cr\r"]),
     ("\u00a7", "x\u00a7y".encode("utf-8"), [b"x", b"y"]),
@@ -110,7 +126,7 @@ def test_delimiter_split_across_reads_is_found(run, monkeypatch):
     status, _, _ = run("ingest", "c", "s", "--delimiter", "<>", stdin=data)
 
     assert status == 0
-    assert records(run) == [b"alpha", b"beta", b"gamma<"]  # and b""
+    assert records(run) == [b"alpha", b"beta", b"", b"gamma<"]
 
 
 def test_read_records_yields_one_list_per_read():

@@ -15,7 +15,7 @@ RECORDS = [
     b"plain ascii",
     "caf\u00e9 \u2603".encode("utf-8"),
     b"not utf-8 \xff\xfe\x80",
-    b" ",
+    b"",
     b'quote " comma , tab \t',
     b"nul \x00 inside",
     b"surrogate \xed\xa0\x80",

@@ -347,9 +347,8 @@ class StoreMachine(RuleBasedStateMachine):
         assert time > client.last_time
         client.last_time = time
         event = (time, client.client_id, client.index, record)
-        if record:  # as ChronoLog, which keeps no event with an empty record
-            self.chronicles[chronicle]["stories"][story].append(event)
-            client.pending.append(event)
+        self.chronicles[chronicle]["stories"][story].append(event)
+        client.pending.append(event)
         client.index = (client.index + 1) % 2 ** 32
         self.times.extend((time, time + 1))
 

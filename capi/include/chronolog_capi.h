@@ -294,10 +294,12 @@ CLC_EXPORT int clc_story_release(clc_client_t client, const char *chronicle, con
 CLC_EXPORT int clc_story_destroy(clc_client_t client, const char *chronicle, const char *story);
 
 /* Logs one event whose record is the len bytes at record (record may be
- * NULL when len is 0). An event with an empty record gets a timestamp but
- * is never replayed: ChronoLog's servers discard it, and the embedded
- * store does the same. *time_out receives the event's timestamp in
- * nanoseconds since the Unix epoch. Embedded: timestamps one client gives
+ * NULL when len is 0). An empty record is kept and replayed as empty by
+ * the embedded store; ChronoLog's servers would discard it, so the
+ * ChronoLog backend refuses it with CLC_ERR_INVALID_ARG (nothing logged)
+ * rather than answer with a timestamp for an event that is never stored.
+ * *time_out receives the event's timestamp in nanoseconds since the Unix
+ * epoch. Embedded: timestamps one client gives
  * are strictly increasing. ChronoLog: the clock is read at each call, so
  * they increase along one thread, and one round trip to a ChronoKeeper is
  * made; CL_ERR_NO_KEEPERS when ChronoLog could not deliver the event
@@ -316,7 +318,8 @@ CLC_EXPORT int64_t clc_story_log_event(clc_story_t story, const void *record, si
  * buffer records; lengths[i] is the size of the i-th. times_out, when not
  * NULL, receives count timestamps. *logged_out, when not NULL, receives
  * how many events were logged (all of them on success; the ones before the
- * failure otherwise). */
+ * failure otherwise). The ChronoLog backend refuses a call that holds an
+ * empty record with CLC_ERR_INVALID_ARG before logging any of it. */
 CLC_EXPORT int clc_story_log_many(clc_story_t story, const void *records,
                                   const uint64_t *lengths, size_t count, uint64_t *times_out,
                                   size_t *logged_out);

@@ -519,14 +519,13 @@ static void test_log_and_replay(void) {
     clc_story_t story = acquire(client, "c", "s");
 
     static const unsigned char binary[] = {0x00, 0xff, 0x00, 'a', 0x80};
-    const void *records[] = {"first", binary, "-", "last"};
-    const size_t lengths[] = {5, sizeof binary, 1, 4};
+    const void *records[] = {"first", binary, "", "last"};
+    const size_t lengths[] = {5, sizeof binary, 0, 4};
     uint64_t times[4];
     for (int i = 0; i < 4; ++i) {
         OK(clc_story_log(story, records[i], lengths[i], &times[i]));
         CHECK(i == 0 || times[i] > times[i - 1]);
     }
-    /* An empty record is logged but, as in ChronoLog, never replayed. */
     OK(clc_story_log(story, NULL, 0, NULL));
     EXPECT(CLC_ERR_INVALID_ARG, clc_story_log(story, NULL, 3, NULL));
 
@@ -534,15 +533,15 @@ static void test_log_and_replay(void) {
     OK(clc_client_id(client, &id));
     event_arrays events;
     replay_into(client, "c", "s", 0, UINT64_MAX, &events);
-    CHECK(events.count == 4);
-    CHECK(events.record_bytes == 5 + sizeof binary + 1 + 4);
+    CHECK(events.count == 5);
+    CHECK(events.record_bytes == 5 + sizeof binary + 4);
     for (int i = 0; i < 4; ++i) {
         CHECK(events.times[i] == times[i]);
         CHECK(events.client_ids[i] == id);
         CHECK(events.indexes[i] == events.indexes[0] + (uint32_t)i);
         CHECK(record_equals(&events, (size_t)i, records[i], lengths[i]));
     }
-    CHECK(events.offsets[0] == 0 && events.offsets[4] == events.record_bytes);
+    CHECK(events.offsets[0] == 0 && events.offsets[5] == events.record_bytes);
     free_arrays(&events);
 
     /* Ranges are half-open. */
@@ -584,9 +583,9 @@ static void test_log_and_replay(void) {
     EXPECT(CLC_ERR_INVALID_ARG, clc_story_log_many(story, packed, NULL, 2, NULL, &logged));
     EXPECT(CLC_ERR_INVALID_ARG, clc_story_log_many(story, NULL, many_lengths, 4, NULL, NULL));
     replay_into(client, "c", "s", many_times[0], UINT64_MAX, &events);
-    CHECK(events.count == 3 && events.times[1] == many_times[2]);
-    CHECK(record_equals(&events, 0, "a", 1) && record_equals(&events, 1, "bcd", 3));
-    CHECK(record_equals(&events, 2, "efghij", 6));
+    CHECK(events.count == 4);
+    CHECK(record_equals(&events, 0, "a", 1) && record_equals(&events, 1, "", 0));
+    CHECK(record_equals(&events, 2, "bcd", 3) && record_equals(&events, 3, "efghij", 6));
     free_arrays(&events);
 
     /* Replay needs the story held by this client, and reader mode. */
@@ -620,10 +619,10 @@ static void test_log_event(void) {
 
     event_arrays events;
     replay_into(client, "c", "s", 0, UINT64_MAX, &events);
-    /* The empty record got a timestamp but, as in ChronoLog, is not replayed. */
-    CHECK(events.count == 2);
+    CHECK(events.count == 3);
     CHECK(events.times[1] == (uint64_t)first);
     CHECK(record_equals(&events, 1, "by result", 9));
+    CHECK(events.times[2] == (uint64_t)second && record_equals(&events, 2, "", 0));
     free_arrays(&events);
 
     OK(clc_story_release(client, "c", "s"));

@@ -39,12 +39,22 @@ public:
 
     int log(const void *record, size_t length, uint64_t *time) override {
         std::shared_lock<std::shared_mutex> guard(story_->guard);
+        if (length == 0 && story_->handle != nullptr) {
+            return refuse_empty("");
+        }
         return log_one(static_cast<const char *>(record), length, time);
     }
 
     int log_many(const char *records, const uint64_t *lengths, size_t count, uint64_t *times,
                  size_t &logged) override {
         std::shared_lock<std::shared_mutex> guard(story_->guard);
+        logged = 0;
+        for (size_t i = 0; i < count && story_->handle != nullptr; ++i) {
+            if (lengths[i] == 0) {
+                return refuse_empty(" (record " + std::to_string(i) + " of " +
+                                    std::to_string(count) + "; none of them was logged)");
+            }
+        }
         uint64_t offset = 0;
         for (logged = 0; logged < count; ++logged) {
             int status = log_one(records + offset, lengths[logged],
@@ -58,6 +68,15 @@ public:
     }
 
 private:
+    // ChronoLog's servers keep no event whose record is empty, yet its client answers with a
+    // timestamp: refusing it is the only way not to lose it silently.
+    int refuse_empty(const std::string &which) {
+        return fail(CLC_ERR_INVALID_ARG,
+                    "an empty record cannot be logged to " +
+                        story_label(story_->chronicle, story_->story) + which +
+                        ": ChronoLog's servers discard events whose record is empty");
+    }
+
     // Called with the story's guard held in shared mode.
     int log_one(const char *record, size_t length, uint64_t *time) {
         if (story_->handle == nullptr) {

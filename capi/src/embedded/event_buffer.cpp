@@ -257,9 +257,6 @@ void EventBuffer::write(const Batch &batch) {
     {
         Statement insert = session.prepare(kInsertEvent);
         for (const PendingEvent &event : batch.events) {
-            if (event.length == 0) {
-                continue;  // as ChronoLog, which keeps no event with an empty record
-            }
             insert.bind(1, event.story_id)
                 .bind(2, int64_t(event.time))
                 .bind(3, int64_t(client_id_))

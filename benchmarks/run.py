@@ -1,6 +1,6 @@
 """Performance figures of chronolog_ctypes, each against its limit.
 
-Run ``python benchmarks/run.py`` (full mode, about fifteen minutes on two
+Run ``python benchmarks/run.py`` (full mode, a few minutes on two
 cores) or ``python benchmarks/run.py --quick`` (under a minute).  Every
 figure is the median of several repetitions, each run next to a repetition
 of its limit, so that both see the same load on the machine; only their

@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: builds the wheel once and tests it under every
-# CPython 3.8-3.13 and PyPy 3 that tox can find, in parallel.
+# CPython 3.8-3.13 and PyPy 3 found on the machine (on PATH or under pyenv),
+# in parallel. It names the versions it did not find; with
+# CHRONOLOG_CTYPES_REQUIRE_ALL_PYTHONS=1 (as in CI) a missing one is an
+# error.
 #
 # On a machine without the tools (tox, a C++ compiler, CMake, SQLite's
-# headers, PyPy), it installs them first when it can: with apt-get when run
-# as root, and with pip. Extra arguments go to pytest, e.g.
+# headers, PyPy, venv), it installs them first when it can: with apt-get
+# when run as root, and tox with pip into a virtual environment of its own
+# (build/tox-venv) when the Python running it has none. Extra arguments go
+# to pytest, e.g.
 #   bash tests/run-all.sh -k replay
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+python=${PYTHON:-python3}
 need_apt=()
 command -v g++ >/dev/null || need_apt+=(g++)
 command -v cmake >/dev/null || need_apt+=(cmake)
 [ -e /usr/include/sqlite3.h ] || need_apt+=(libsqlite3-dev)
 command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
 command -v pypy3 >/dev/null || need_apt+=(pypy3 pypy3-venv)
+# Debian's Python makes virtual environments only with python3-venv.
+"$python" -c "import ensurepip" 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "installing ${need_apt[*]} with apt-get"
@@ -26,18 +34,43 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     fi
 fi
 
-python=${PYTHON:-python3}
-"$python" -m tox --version >/dev/null 2>&1 || "$python" -m pip install -q tox
+if ! "$python" -m tox --version >/dev/null 2>&1; then
+    # The system's Python may refuse pip installs (externally managed).
+    toxvenv=build/tox-venv
+    [ -x "$toxvenv/bin/python" ] || "$python" -m venv "$toxvenv"
+    "$toxvenv/bin/python" -m tox --version >/dev/null 2>&1 ||
+        "$toxvenv/bin/python" -m pip install -q tox
+    python=$toxvenv/bin/python
+fi
 
 # Interpreters installed by pyenv are not on PATH under their python3.X
 # names unless selected: hand every 3.8-3.13 found there to tox directly.
 discover=()
+envs=()
+missing=()
 pyenv_root=${PYENV_ROOT:-$HOME/.pyenv}
 for minor in 8 9 10 11 12 13; do
+    found=
     for exe in "$pyenv_root"/versions/3."$minor".*/bin/python3."$minor"; do
-        [ -x "$exe" ] && discover+=("$exe")
+        [ -x "$exe" ] && discover+=("$exe") && found=1
     done
+    command -v python3."$minor" >/dev/null && found=1
+    if [ -n "$found" ]; then envs+=(py3"$minor"); else missing+=(py3"$minor"); fi
 done
-command -v pypy3 >/dev/null && discover+=("$(command -v pypy3)")
+if command -v pypy3 >/dev/null; then
+    discover+=("$(command -v pypy3)")
+    envs+=(pypy3)
+else
+    missing+=(pypy3)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "not found on this machine, so not tested: ${missing[*]}" >&2
+    if [ "${CHRONOLOG_CTYPES_REQUIRE_ALL_PYTHONS:-}" = 1 ] || [ ${#envs[@]} -eq 0 ]; then
+        echo "every Python of the tox set is required here; install the missing ones" >&2
+        exit 2
+    fi
+fi
 
-exec "$python" -m tox run-parallel ${discover[@]:+--discover "${discover[@]}"} --parallel "${TOX_PARALLEL:-2}" --parallel-no-spinner -- "$@"
+envlist=$(IFS=,; echo "${envs[*]}")
+exec "$python" -m tox run-parallel -e "$envlist" ${discover[@]:+--discover "${discover[@]}"} \
+    --parallel "${TOX_PARALLEL:-2}" --parallel-no-spinner -- "$@"

@@ -145,3 +145,12 @@ __all__ = [
     "status_description",
     "status_name",
 ]
+
+# Tracebacks and reprs name the public classes as the package exports them
+# (chronolog_ctypes.NotExistError), not by the private module that defines
+# them; pickle finds them there too.
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type) and _value.__module__.startswith(__name__ + "."):
+        _value.__module__ = __name__
+del _name, _value

@@ -168,3 +168,17 @@ def test_errors_survive_pickling():
     missing = pickle.loads(pickle.dumps(
         chronolog_ctypes.LibraryNotFoundError("gone", (("/x", "no"),))))
     assert missing.tried == (("/x", "no"),) and missing.message == "gone"
+
+
+def test_public_classes_are_named_by_the_package():
+    import traceback
+
+    for name in ("NotExistError", "ChronologError", "Client", "Event"):
+        assert getattr(chronolog_ctypes, name).__module__ == "chronolog_ctypes"
+    try:
+        raise chronolog_ctypes.NotExistError(chronolog_ctypes.CL_ERR_NOT_EXIST, "no such story")
+    except chronolog_ctypes.NotExistError:
+        shown = traceback.format_exc()
+    assert "chronolog_ctypes.NotExistError: CL_ERR_NOT_EXIST: no such story" \
+        in shown
+    assert "_status" not in shown.splitlines()[-1]

@@ -96,8 +96,8 @@ _UNAVAILABLE_STATUSES = ("CLC_ERR_BACKEND_UNAVAILABLE", "CLC_ERR_ABI_MISMATCH")
 
 _HINTS = {
     "CL_ERR_NOT_EXIST": (
-        "list what exists with 'chronolog-ctypes chronicles' and "
-        "'chronolog-ctypes stories CHRONICLE'"
+        "list what exists with the subcommands 'chronicles' and "
+        "'stories CHRONICLE', given the same backend options"
     ),
     "CL_ERR_ACQUIRED": (
         "a program still holds a story of it: release the story there "
@@ -210,12 +210,18 @@ def library_failure(error: Any) -> str:
 
 
 @contextlib.contextmanager
-def reporting(doing: str) -> Iterator[None]:
-    """Turn a ChronologError raised inside into a CommandError."""
+def reporting(doing: str, hints: Optional[Dict[str, str]] = None) -> Iterator[None]:
+    """Turn a ChronologError raised inside into a CommandError.
+
+    ``hints`` replaces the usual hint of some statuses, by name.
+    """
     try:
         yield
     except _status.ChronologError as error:
-        raise chronolog_failure(doing, error) from error
+        failure = chronolog_failure(doing, error)
+        if hints and failure.status in hints:
+            failure.hint = hints[failure.status]
+        raise failure from error
 
 
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -770,17 +776,26 @@ def run_stories(args: argparse.Namespace, client: Any) -> int:
     return EXIT_OK
 
 
+_ATTR_HINTS = {
+    "CL_ERR_NOT_EXIST": (
+        "list the chronicles with 'chronicles'; attributes are given by the "
+        "program that creates a chronicle (in Python, create_chronicle(name, "
+        "{key: value})), so a chronicle made by 'ingest' has none"
+    ),
+}
+
+
 def run_attr(args: argparse.Namespace, client: Any) -> int:
     """Print an attribute of a chronicle, or set it when a value is given."""
     if args.value is None:
         with reporting("cannot read attribute %r of chronicle %r"
-                       % (args.key, args.chronicle)):
+                       % (args.key, args.chronicle), _ATTR_HINTS):
             value = client.get_chronicle_attr(args.chronicle, args.key)
         _print_lines([value])
         return EXIT_OK
 
     with reporting("cannot set attribute %r of chronicle %r"
-                   % (args.key, args.chronicle)):
+                   % (args.key, args.chronicle), _ATTR_HINTS):
         client.edit_chronicle_attr(args.chronicle, args.key, args.value)
     return EXIT_OK
 
@@ -1008,8 +1023,9 @@ def _backend_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("backend (choose one)")
     group.add_argument(
         "--store", metavar="DIR", default=argparse.SUPPRESS,
-        help="embedded store directory, created when missing (default: "
-             "$CHRONOLOG_CTYPES_STORE, else the per-user store named below)")
+        help="embedded store directory; only ingest creates a missing one "
+             "(default: $CHRONOLOG_CTYPES_STORE, else the per-user store "
+             "named below)")
     group.add_argument(
         "--config", metavar="FILE", default=argparse.SUPPRESS,
         help="ChronoLog client configuration file (JSON)")
@@ -1164,6 +1180,28 @@ def _describe_backend(store: Optional[str], config: Optional[str],
                                       else store)
 
 
+def _require_existing_store(store: Optional[str], config: Optional[str],
+                            portal: Optional[str], query: Optional[str]) -> None:
+    """Refuse to read a --store directory that does not exist.
+
+    Connecting would create it: a mistyped --store would then answer as an
+    empty store, and leave one behind. Only ingest creates a store given
+    by --store; the default store is made on first use by any subcommand.
+    """
+    if store is None or config is not None or portal is not None \
+            or query is not None:
+        return
+    directory = os.path.expanduser(store)
+    if os.path.lexists(directory):
+        return  # the library reports a store path that is not a directory
+    raise CommandError(
+        "no store at %s: nothing was ever ingested there" % directory,
+        "CL_ERR_NOT_EXIST",
+        "check the --store path ('ingest' creates a store; without "
+        "--store, the default store is %s)" % default_store_dir(),
+        EXIT_CHRONOLOG)
+
+
 def _run(argv: Sequence[str]) -> int:
     parser = build_parser()
     try:
@@ -1185,6 +1223,8 @@ def _run(argv: Sequence[str]) -> int:
             raise usage_error("--%s is empty" % name,
                               "give a value, or leave --%s out" % name)
     where = _describe_backend(**backend)
+    if args.command != "ingest":
+        _require_existing_store(**backend)
     try:
         client = open_client(reader=needs_reader, **backend)
     except _status.ChronologError as error:

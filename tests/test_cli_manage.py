@@ -1,9 +1,12 @@
 """chronolog-ctypes chronicles, stories, attr and destroy."""
 
 
+import os
+
 import pytest
 
 import chronolog_ctypes
+from chronolog_ctypes import cli
 
 
 @pytest.fixture
@@ -18,8 +21,35 @@ def test_chronicles_lists_names_sorted_one_a_line(run, filled):
     assert run("chronicles") == (0, b"batch\nweb\n", b"")
 
 
-def test_chronicles_of_an_empty_store_prints_nothing(run):
+def test_chronicles_of_an_empty_store_prints_nothing(run, store):
+    os.mkdir(store)
     assert run("chronicles") == (0, b"", b"")
+
+
+@pytest.mark.parametrize("command", [
+    ["chronicles"], ["stories", "web"], ["replay", "web", "access"],
+    ["attr", "web", "owner"], ["destroy", "web"],
+])
+def test_a_store_given_by_store_must_exist_except_for_ingest(
+        run, store, command):
+    status, out, err = run(*command)
+    assert (status, out) == (cli.EXIT_CHRONOLOG, b"")
+    assert err.decode() == (
+        "chronolog-ctypes: error: no store at %s: nothing was ever ingested "
+        "there (CL_ERR_NOT_EXIST): check the --store path ('ingest' creates "
+        "a store; without --store, the default store is %s)\n"
+        % (store, cli.default_store_dir()))
+    assert not os.path.lexists(store)
+    assert run("ingest", "-q", "web", "access", stdin=b"x\n")[0] == 0
+    assert os.path.isdir(store)
+
+
+def test_the_default_store_is_made_by_any_subcommand(run_tool, tmp_path,
+                                                     monkeypatch):
+    default = tmp_path / "data" / "store"
+    monkeypatch.setenv("CHRONOLOG_CTYPES_STORE", str(default))
+    assert run_tool("chronicles") == (0, b"", b"")
+    assert default.is_dir()
 
 
 def test_stories_lists_the_stories_of_a_chronicle(run, filled):

@@ -137,6 +137,7 @@ def test_interrupt_returns_130(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(cli._COMMANDS, "chronicles",
                         (None, interrupted, False))
 
+    (tmp_path / "store").mkdir()
     status = cli.main(["--store", str(tmp_path / "store"), "chronicles"])
 
     assert status == cli.EXIT_INTERRUPTED == 130

@@ -163,7 +163,7 @@ def test_tail_applies_within_the_range(run, logged):
     assert out.splitlines() == [RECORDS[1], RECORDS[2]]
 
 
-def test_missing_chronicle(run):
+def test_missing_chronicle(run, logged):
     status, out, err = run("replay", "nope", "s")
     assert (status, out) == (cli.EXIT_CHRONOLOG, b"")
     assert err.startswith(
@@ -179,8 +179,8 @@ def test_missing_story_is_not_created_by_replay(run, logged):
     assert err == (
         b"chronolog-ctypes: error: cannot replay story 'missing' of "
         b"chronicle 'c': the story does not exist (CL_ERR_NOT_EXIST): list "
-        b"what exists with 'chronolog-ctypes chronicles' and "
-        b"'chronolog-ctypes stories CHRONICLE'\n")
+        b"what exists with the subcommands 'chronicles' and 'stories "
+        b"CHRONICLE', given the same backend options\n")
     assert run("stories", "c")[1] == b"s\n"
 
 

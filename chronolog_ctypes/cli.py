@@ -933,7 +933,9 @@ output closed.
 _EPILOGS = {
     "ingest": """\
 Every line of the inputs becomes one event (line ending removed, CRLF
-included; bytes kept as they are). The chronicle and the story are created
+included; bytes kept as they are), stamped with the time it is logged:
+times written inside the lines are not read, so replay's --start and --end
+select by ingest time. The chronicle and the story are created
 when missing. Every FILE is checked before anything is logged: a
 missing or unreadable one stops the command (exit status 3) with nothing
 logged. A summary is printed at the end.
@@ -944,14 +946,15 @@ examples:
   find . -print0 | chronolog-ctypes ingest disk files --delimiter '\\0'
 """,
     "replay": """\
-Times (--start, --end): nanoseconds since the epoch, an ISO-8601 date or
-date-time (local time unless it ends in Z or +HH:MM), 'now', or a time
-before now: -30s, -15m, -2h, -3d, -1w. The range is start <= time < end;
-the default is every event.
+Times (--start, --end) are the events' timestamps, taken when they were
+logged (for ingest, when the line was ingested): nanoseconds since the
+epoch, an ISO-8601 date or date-time (local time unless it ends in Z or
++HH:MM), 'now', or a time before now: -30s, -15m, -2h, -3d, -1w. The range
+is start <= time < end; the default is every event.
 
 examples:
   chronolog-ctypes replay system dpkg --start -15m
-  chronolog-ctypes replay system dpkg --start 2024-05-01T08:00 --end 2024-05-01T09:00
+  chronolog-ctypes replay system dpkg --start 2026-05-01T08:00 --end -1h
   chronolog-ctypes replay system dpkg --format jsonl | head -n 3
   chronolog-ctypes replay system dpkg --tail 20
 """,
@@ -970,6 +973,9 @@ with VALUE, changes it (as ChronoLog, only an attribute that exists).
 examples:
   chronolog-ctypes attr system owner
   chronolog-ctypes attr system owner ops-team
+Attributes are given by the program that creates a chronicle (in Python,
+create_chronicle(name, {"owner": "ops"})); a chronicle made by ingest has
+none.
 """,
     "destroy": """\
 Destroys the chronicle with all its stories and their events, or only the

@@ -535,6 +535,21 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_registry_lock)
 
 
+# How many times this process forked, as seen by the parent. A fork closes
+# the library's paged-replay snapshots, so replay() starts over when one
+# happened while its pages were read.
+_parent_forks = itertools.count()
+_forks_seen = [0]
+
+
+def _count_fork_in_parent() -> None:
+    _forks_seen[0] = next(_parent_forks) + 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_parent=_count_fork_in_parent)
+
+
 # ---------------------------------------------------------------------------
 # Service settings
 # ---------------------------------------------------------------------------
@@ -1090,7 +1105,8 @@ class Client:
         must be a reader holding the story; its own buffered events are
         flushed first.  The result is one snapshot of the story, read in
         pages as :meth:`iter_replay` reads it, so that memory holds little
-        more than the Events.
+        more than the Events; an ``os.fork()`` in another thread meanwhile
+        makes it read the range again.
         Raises :class:`NotReaderModeError`, :class:`NotAcquiredError`,
         :class:`InvalidArgumentError` when ``start > end``.
         """
@@ -1101,7 +1117,20 @@ class Client:
         end = checked_int(end, "end", 0, UINT64_MAX)
         what = "cannot replay story %r of chronicle %r" % (story, chronicle)
 
-        pages = self._open_pages(encoded_chronicle, encoded_story, start, end,
+        while True:
+            forks = _forks_seen[0]
+            events = self._read_all_pages(encoded_chronicle, encoded_story,
+                                          start, end, what)
+            # A fork in another thread between two pages ended the
+            # snapshot, and the pages after it came from a new one: read
+            # the whole range again, from one snapshot.
+            if _forks_seen[0] == forks:
+                return events
+            del events
+
+    def _read_all_pages(self, chronicle: bytes, story: bytes, start: int,
+                        end: int, what: str) -> List[Event]:
+        pages = self._open_pages(chronicle, story, start, end,
                                  REPLAY_PAGE_EVENTS, what)
         try:
             return _concatenated(iter(pages.next_page, []))

@@ -1,6 +1,7 @@
 """Replay: ranges, order, both faces, the paged iterator."""
 
 import os
+import sqlite3
 
 import pytest
 
@@ -261,3 +262,45 @@ def test_export_into_a_buffer_too_small_gives_buffer_too_small(
         assert library.last_error()
     finally:
         assert library.clc_events_free(events) == 0
+
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_replay_stays_one_snapshot_when_another_thread_forks(
+        reader, story, store, monkeypatch):
+    expected = [story.log(b"e%d" % i) for i in range(7)]
+    real_next = cl.client._ReplayPages.next_page
+    forks = []
+
+    def late_commit():
+        # Another process's flush, held up until now, commits two events
+        # logged a while ago: one sorts before the replay's position, one
+        # after it.
+        database = sqlite3.connect(os.path.join(store, "chronolog.db"))
+        with database:
+            (story_id,) = database.execute(
+                "SELECT id FROM stories WHERE name = 'story'").fetchone()
+            database.executemany(
+                "INSERT INTO events VALUES (?, ?, 999, 0, ?)",
+                [(story_id, expected[0], b"late"),
+                 (story_id, expected[5], b"late")])
+        database.close()
+
+    def next_page(self):
+        page = real_next(self)
+        if not forks:
+            # As if another thread forked between two pages.
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0)
+            forks.append(os.waitpid(pid, 0)[1])
+            late_commit()
+        return page
+
+    monkeypatch.setattr(cl.client, "REPLAY_PAGE_EVENTS", 2)
+    monkeypatch.setattr(cl.client._ReplayPages, "next_page", next_page)
+    events = reader.replay("chron", "story")
+    assert forks == [0]
+    # Either the story when the replay opened, or all of it after the late
+    # commit; never half of what one commit made.
+    assert _records(events).count(b"late") in (0, 2)

@@ -467,3 +467,66 @@ def test_running_out_of_file_descriptors_gives_store_io(store):
     assert store in message
     assert names == ["after"]
     assert _integrity(store) == [("ok",)]
+
+
+def _next_page(library, cursor, max_events):
+    """(status, first four bytes of each record) of the cursor's next page."""
+    import ctypes
+
+    from chronolog_ctypes import _native
+
+    events = _native.EventsHandle()
+    status = library.clc_cursor_next(cursor, max_events, ctypes.byref(events))
+    if status != cl.CL_SUCCESS:
+        return status, []
+    count, size = ctypes.c_size_t(), ctypes.c_size_t()
+    assert library.clc_events_size(events, ctypes.byref(count),
+                                   ctypes.byref(size)) == cl.CL_SUCCESS
+    offsets = (ctypes.c_uint64 * (count.value + 1))()
+    records = ctypes.create_string_buffer(max(size.value, 1))
+    assert library.clc_events_export(events, None, None, None, offsets,
+                                     records, size.value) == cl.CL_SUCCESS
+    assert library.clc_events_free(events) == cl.CL_SUCCESS
+    return status, [records.raw[offsets[i]:offsets[i] + 4]
+                    for i in range(count.value)]
+
+
+def test_a_page_that_fails_midway_is_read_again_whole(library, store):
+    import ctypes
+
+    from chronolog_ctypes import _native
+
+    client = cl.Client.embedded(store).connect()
+    client.create_chronicle("c")
+    story = client.acquire_story("c", "s")
+    story.log_many([b"%04d" % i + b"." * 2000 for i in range(400)])
+    client.flush()
+    database = sqlite3.connect(os.path.join(store, "chronolog.db"))
+    database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.close()
+    path = os.path.join(store, "chronolog.db")
+    cursor = _native.CursorHandle()
+    assert library.clc_replay_open(client._handle, b"c", b"s", 0, 2 ** 64 - 1,
+                                   ctypes.byref(cursor)) == cl.CL_SUCCESS
+    try:
+        assert _next_page(library, cursor, 1) == (cl.CL_SUCCESS, [b"0000"])
+        # The second half of the file reads as zeros for a while: the page
+        # fails after some of its events were read.
+        half = os.path.getsize(path) // 2
+        with open(path, "r+b") as stream:
+            stream.seek(half)
+            kept = stream.read()
+            stream.seek(half)
+            stream.write(bytes(len(kept)))
+        assert _next_page(library, cursor, 400) == (cl.CLC_ERR_STORE_IO, [])
+        with open(path, "r+b") as stream:
+            stream.seek(half)
+            stream.write(kept)
+        # None of the failed page's events is lost.
+        status, records = _next_page(library, cursor, 400)
+        assert status == cl.CL_SUCCESS
+        assert records == [b"%04d" % i for i in range(1, 400)]
+        assert _next_page(library, cursor, 400) == (cl.CL_SUCCESS, [])
+    finally:
+        assert library.clc_cursor_free(cursor) == cl.CL_SUCCESS
+        client.close()

@@ -367,6 +367,9 @@ CLC_EXPORT int clc_replay_open(clc_client_t client, const char *chronicle, const
 
 /* The next page of at most max_events events (max_events > 0) as a new
  * result *out; a result of 0 events means the replay is over.
+ * Embedded store: a page that fails (CLC_ERR_STORE_IO) hands out none of
+ * its events, and the next call reads on after the last page returned, in
+ * a new snapshot.
  * CLC_ERR_STALE_HANDLE once the story was released or the client freed. */
 CLC_EXPORT int clc_cursor_next(clc_cursor_t cursor, size_t max_events, clc_events_t *out);
 

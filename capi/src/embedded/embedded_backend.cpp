@@ -873,22 +873,37 @@ int EmbeddedCursor::next(size_t max_events, Events &page) {
 
     SqliteSection section;
     if (!reader_.running()) {
-        // A fork closed the reader: go on after the last event handed out.
+        // A fork or a failed page closed the reader: go on after the last event handed out.
         row_ready_ = started_ ? reader_.start(kResumeQuery, {state_->story_id, last_time_,
                                                              last_client_, last_index_, end_})
                               : reader_.start(kRangeQuery, {state_->story_id, start_, end_});
     }
-    page.reserve(std::min(max_events, kPageReserve));
-    size_t rows = 0;
-    while (row_ready_ && rows < max_events) {
-        last_time_ = reader_.column_int(0);
-        last_client_ = reader_.column_int(1);
-        last_index_ = reader_.column_int(2);
-        page.add(uint64_t(last_time_), uint64_t(last_client_), uint32_t(last_index_),
-                 reader_.column_blob(3), reader_.column_bytes(3));
-        started_ = true;
-        ++rows;
-        row_ready_ = reader_.step();
+    // A page that fails midway is never handed out: the position goes back to the last event
+    // of the previous page, and the next call reads on from there in a new snapshot, as after a
+    // fork, rather than after events the caller never got.
+    const bool was_started = started_;
+    const int64_t handed_time = last_time_, handed_client = last_client_,
+                  handed_index = last_index_;
+    try {
+        page.reserve(std::min(max_events, kPageReserve));
+        size_t rows = 0;
+        while (row_ready_ && rows < max_events) {
+            last_time_ = reader_.column_int(0);
+            last_client_ = reader_.column_int(1);
+            last_index_ = reader_.column_int(2);
+            page.add(uint64_t(last_time_), uint64_t(last_client_), uint32_t(last_index_),
+                     reader_.column_blob(3), reader_.column_bytes(3));
+            started_ = true;
+            ++rows;
+            row_ready_ = reader_.step();
+        }
+    } catch (...) {
+        reader_.close();
+        started_ = was_started;
+        last_time_ = handed_time;
+        last_client_ = handed_client;
+        last_index_ = handed_index;
+        throw;
     }
     done_ = !row_ready_;
     return CLC_SUCCESS;

@@ -535,6 +535,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_registry_lock)
 
 
+# replay() reads the range at most this many times when forks keep ending
+# its snapshot; the last read is returned, pieced from two snapshots.
+_REPLAY_FORK_ATTEMPTS = 3
+
 # How many times this process forked, as seen by the parent. A fork closes
 # the library's paged-replay snapshots, so replay() starts over when one
 # happened while its pages were read.
@@ -1106,7 +1110,7 @@ class Client:
         flushed first.  The result is one snapshot of the story, read in
         pages as :meth:`iter_replay` reads it, so that memory holds little
         more than the Events; an ``os.fork()`` in another thread meanwhile
-        makes it read the range again.
+        makes it read the range again (three reads at most).
         Raises :class:`NotReaderModeError`, :class:`NotAcquiredError`,
         :class:`InvalidArgumentError` when ``start > end``.
         """
@@ -1117,7 +1121,7 @@ class Client:
         end = checked_int(end, "end", 0, UINT64_MAX)
         what = "cannot replay story %r of chronicle %r" % (story, chronicle)
 
-        while True:
+        for attempt in range(_REPLAY_FORK_ATTEMPTS):
             forks = _forks_seen[0]
             events = self._read_all_pages(encoded_chronicle, encoded_story,
                                           start, end, what)
@@ -1125,8 +1129,10 @@ class Client:
             # snapshot, and the pages after it came from a new one: read
             # the whole range again, from one snapshot.
             if _forks_seen[0] == forks:
-                return events
-            del events
+                break
+            logger.debug("%s: a fork ended the snapshot during read %d of %d",
+                         what, attempt + 1, _REPLAY_FORK_ATTEMPTS)
+        return events
 
     def _read_all_pages(self, chronicle: bytes, story: bytes, start: int,
                         end: int, what: str) -> List[Event]:

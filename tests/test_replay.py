@@ -304,3 +304,21 @@ def test_replay_stays_one_snapshot_when_another_thread_forks(
     # Either the story when the replay opened, or all of it after the late
     # commit; never half of what one commit made.
     assert _records(events).count(b"late") in (0, 2)
+
+
+def test_replay_reads_at_most_three_times_while_forks_go_on(
+        reader, times, monkeypatch):
+    real_read = cl.Client._read_all_pages
+    reads = []
+
+    def read_while_forking(self, *args):
+        # As if another thread forked during every read.
+        reads.append(real_read(self, *args))
+        cl.client._count_fork_in_parent()
+        return reads[-1]
+
+    monkeypatch.setattr(cl.Client, "_read_all_pages", read_while_forking)
+    events = reader.replay("chron", "story")
+    assert len(reads) == 3
+    assert events is reads[-1]
+    assert [e.time() for e in events] == times

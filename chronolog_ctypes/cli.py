@@ -1118,16 +1118,20 @@ def build_parser() -> argparse.ArgumentParser:
     command("chronicles", "list the chronicles")
 
     stories = command("stories", "list the stories of a chronicle")
-    stories.add_argument("chronicle", metavar="CHRONICLE")
+    stories.add_argument("chronicle", metavar="CHRONICLE",
+                         help="the chronicle whose stories are listed")
 
     attr = command("attr", "print or set an attribute of a chronicle")
-    attr.add_argument("chronicle", metavar="CHRONICLE")
-    attr.add_argument("key", metavar="KEY")
-    attr.add_argument("value", metavar="VALUE", nargs="?")
+    attr.add_argument("chronicle", metavar="CHRONICLE", help="chronicle name")
+    attr.add_argument("key", metavar="KEY", help="attribute name")
+    attr.add_argument("value", metavar="VALUE", nargs="?",
+                      help="the new value (without it, the value is printed)")
 
     destroy = command("destroy", "destroy a chronicle, or one story of it")
-    destroy.add_argument("chronicle", metavar="CHRONICLE")
-    destroy.add_argument("story", metavar="STORY", nargs="?")
+    destroy.add_argument("chronicle", metavar="CHRONICLE",
+                         help="the chronicle, destroyed whole without STORY")
+    destroy.add_argument("story", metavar="STORY", nargs="?",
+                         help="only this story of the chronicle")
 
     return parser
 

@@ -146,11 +146,13 @@ __all__ = [
     "status_name",
 ]
 
-# Tracebacks and reprs name the public classes as the package exports them
+# Tracebacks name the exceptions as the package exports them
 # (chronolog_ctypes.NotExistError), not by the private module that defines
-# them; pickle finds them there too.
+# them; pickle finds them there too. Other classes keep their modules, so
+# that tools which read their source still find it.
 for _name in __all__:
     _value = globals()[_name]
-    if isinstance(_value, type) and _value.__module__.startswith(__name__ + "."):
+    if (isinstance(_value, type) and issubclass(_value, BaseException)
+            and _value.__module__.startswith(__name__ + ".")):
         _value.__module__ = __name__
 del _name, _value

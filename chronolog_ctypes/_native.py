@@ -63,7 +63,7 @@ logger = logging.getLogger("chronolog_ctypes")
 
 #: The ABI this package was written for (``CLC_ABI_VERSION_*``).
 ABI_VERSION_MAJOR = 1
-ABI_VERSION_MINOR = 1
+ABI_VERSION_MINOR = 2
 
 #: Environment variable naming the library file to load.
 LIBRARY_ENV = "CHRONOLOG_CTYPES_LIBRARY"
@@ -214,6 +214,7 @@ PROTOTYPES: Tuple[Tuple[str, Any, Tuple[Any, ...]], ...] = (
     ("clc_replay_open", _int,
      (ClientHandle, _str, _str, _u64, _u64, _P(CursorHandle))),
     ("clc_cursor_next", _int, (CursorHandle, _size, _P(EventsHandle))),
+    ("clc_cursor_snapshots", _int, (CursorHandle, _P(_u64))),
     ("clc_cursor_free", _int, (CursorHandle,)),
     ("clc_events_size", _int, (EventsHandle, _P(_size), _P(_size))),
     ("clc_events_export", _int,

@@ -84,6 +84,9 @@ DEFAULT_BATCH = 4096
 #: The clock of ingest's rate and progress (replaceable in tests).
 _clock = time.monotonic
 
+#: The database file an embedded store directory holds.
+STORE_FILE = "chronolog.db"
+
 #: What ingest says when it reads a terminal because no FILE was given.
 STDIN_HINT = ("%s ingest: reading lines from the terminal (standard input); "
               "end with Ctrl-D, or give FILE\n" % PROG)
@@ -780,7 +783,8 @@ _ATTR_HINTS = {
     "CL_ERR_NOT_EXIST": (
         "list the chronicles with 'chronicles'; attributes are given by the "
         "program that creates a chronicle (in Python, create_chronicle(name, "
-        "{key: value})), so a chronicle made by 'ingest' has none"
+        "{key: value})), so a chronicle made by 'ingest' has none, and "
+        "ChronoLog 2.5-2.7 deployments keep none"
     ),
 }
 
@@ -969,13 +973,13 @@ example:
     "attr": """\
 The chronicle must exist. Without VALUE, prints the attribute's value;
 with VALUE, changes it (as ChronoLog, only an attribute that exists).
+Attributes are given by the program that creates a chronicle (in Python,
+create_chronicle(name, {"owner": "ops"})); a chronicle made by ingest has
+none. ChronoLog 2.5-2.7 deployments keep no attributes at all.
 
 examples:
   chronolog-ctypes attr system owner
   chronolog-ctypes attr system owner ops-team
-Attributes are given by the program that creates a chronicle (in Python,
-create_chronicle(name, {"owner": "ops"})); a chronicle made by ingest has
-none.
 """,
     "destroy": """\
 Destroys the chronicle with all its stories and their events, or only the
@@ -1192,20 +1196,27 @@ def _describe_backend(store: Optional[str], config: Optional[str],
 
 def _require_existing_store(store: Optional[str], config: Optional[str],
                             portal: Optional[str], query: Optional[str]) -> None:
-    """Refuse to read a --store directory that does not exist.
+    """Refuse to read a --store that holds no store.
 
-    Connecting would create it: a mistyped --store would then answer as an
-    empty store, and leave one behind. Only ingest creates a store given
-    by --store; the default store is made on first use by any subcommand.
+    Connecting would create one: a mistyped --store (or '--store .') would
+    then answer as an empty store, and leave a database behind. Only ingest
+    creates a store given by --store; the default store is made on first
+    use by any subcommand.
     """
     if store is None or config is not None or portal is not None \
             or query is not None:
         return
     directory = os.path.expanduser(store)
-    if os.path.lexists(directory):
-        return  # the library reports a store path that is not a directory
+    if not os.path.isdir(directory):
+        if os.path.lexists(directory):
+            return  # the library reports a path that is not a directory
+        what = "the directory does not exist"
+    elif os.path.lexists(os.path.join(directory, STORE_FILE)):
+        return
+    else:
+        what = "the directory holds no %s" % STORE_FILE
     raise CommandError(
-        "no store at %s: nothing was ever ingested there" % directory,
+        "no store at %s: %s" % (directory, what),
         "CL_ERR_NOT_EXIST",
         "check the --store path ('ingest' creates a store; without "
         "--store, the default store is %s)" % default_store_dir(),

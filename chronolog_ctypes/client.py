@@ -535,23 +535,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_registry_lock)
 
 
-# replay() reads the range at most this many times when forks keep ending
-# its snapshot; the last read is returned, pieced from two snapshots.
-_REPLAY_FORK_ATTEMPTS = 3
-
-# How many times this process forked, as seen by the parent. A fork closes
-# the library's paged-replay snapshots, so replay() starts over when one
-# happened while its pages were read.
-_parent_forks = itertools.count()
-_forks_seen = [0]
-
-
-def _count_fork_in_parent() -> None:
-    _forks_seen[0] = next(_parent_forks) + 1
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_parent=_count_fork_in_parent)
+# replay() reads the range at most this many times when forks (or failed
+# pages) keep ending its snapshot; the last read is then returned, pieced
+# from several snapshots.
+_REPLAY_SNAPSHOT_ATTEMPTS = 3
 
 
 # ---------------------------------------------------------------------------
@@ -1109,8 +1096,9 @@ class Client:
         must be a reader holding the story; its own buffered events are
         flushed first.  The result is one snapshot of the story, read in
         pages as :meth:`iter_replay` reads it, so that memory holds little
-        more than the Events; an ``os.fork()`` in another thread meanwhile
-        makes it read the range again (three reads at most).
+        more than the Events; a ``fork()`` in another thread meanwhile
+        makes it read the range again (three reads at most).  On a
+        ChronoLog deployment the range comes in one call.
         Raises :class:`NotReaderModeError`, :class:`NotAcquiredError`,
         :class:`InvalidArgumentError` when ``start > end``.
         """
@@ -1121,25 +1109,45 @@ class Client:
         end = checked_int(end, "end", 0, UINT64_MAX)
         what = "cannot replay story %r of chronicle %r" % (story, chronicle)
 
-        for attempt in range(_REPLAY_FORK_ATTEMPTS):
-            forks = _forks_seen[0]
-            events = self._read_all_pages(encoded_chronicle, encoded_story,
-                                          start, end, what)
-            # A fork in another thread between two pages ended the
-            # snapshot, and the pages after it came from a new one: read
-            # the whole range again, from one snapshot.
-            if _forks_seen[0] == forks:
+        if self._backend == "chronolog":
+            # ChronoLog answers the whole range at once, and a fork cannot
+            # end that snapshot: one call, one compact result.
+            return self._replay_at_once(encoded_chronicle, encoded_story,
+                                        start, end, what)
+        for attempt in range(_REPLAY_SNAPSHOT_ATTEMPTS):
+            events, snapshots = self._read_all_pages(
+                encoded_chronicle, encoded_story, start, end, what)
+            # A fork in another thread (or a failed page) between two pages
+            # ended the snapshot, and the pages after it came from a new
+            # one: read the whole range again, from one snapshot.
+            if snapshots == 1:
                 break
-            logger.debug("%s: a fork ended the snapshot during read %d of %d",
-                         what, attempt + 1, _REPLAY_FORK_ATTEMPTS)
+            logger.debug("%s: read %d of %d came from %d snapshots",
+                         what, attempt + 1, _REPLAY_SNAPSHOT_ATTEMPTS,
+                         snapshots)
         return events
 
-    def _read_all_pages(self, chronicle: bytes, story: bytes, start: int,
+    def _replay_at_once(self, chronicle: bytes, story: bytes, start: int,
                         end: int, what: str) -> List[Event]:
+        handle = self._live_handle()
+        result = EventsHandle()
+        status = self._library.clc_replay(handle, chronicle, story, start,
+                                          end, ctypes.byref(result))
+        self._check(status, what)
+        try:
+            return _export_events(self._library, result, what)
+        finally:
+            self._library.clc_events_free(result)
+
+    def _read_all_pages(self, chronicle: bytes, story: bytes, start: int,
+                        end: int, what: str) -> Tuple[List[Event], int]:
+        """The events of a paged replay, and how many snapshots they came
+        from."""
         pages = self._open_pages(chronicle, story, start, end,
                                  REPLAY_PAGE_EVENTS, what)
         try:
-            return _concatenated(iter(pages.next_page, []))
+            events = _concatenated(iter(pages.next_page, []))
+            return events, pages.snapshots()
         except StaleHandleError as error:
             if self._handle is None:
                 raise
@@ -1362,6 +1370,7 @@ class _ReplayPages:
         self._page_size = page_size
         self._what = what
         self._done = False
+        self._snapshots = 1
         self._finalizer = weakref.finalize(
             self, client._library.clc_cursor_free,
             CursorHandle(cursor.value))
@@ -1399,8 +1408,22 @@ class _ReplayPages:
             self.close()
             raise
         if not page:
+            self._snapshots = self._count_snapshots()
             self.close()
         return page
+
+    def _count_snapshots(self) -> int:
+        count = ctypes.c_uint64()
+        library = self._client._library
+        status = library.clc_cursor_snapshots(self._cursor, ctypes.byref(count))
+        if status:
+            raise _failure(library, status, self._what)
+        return count.value
+
+    def snapshots(self) -> int:
+        """How many snapshots the pages came from (1 unless a fork or a
+        failed page ended one); known once the last page was read."""
+        return self._snapshots
 
     def close(self) -> None:
         """Stop the replay and free it; idempotent."""

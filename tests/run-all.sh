@@ -21,8 +21,11 @@ command -v cmake >/dev/null || need_apt+=(cmake)
 [ -e /usr/include/sqlite3.h ] || need_apt+=(libsqlite3-dev)
 command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
 command -v pypy3 >/dev/null || need_apt+=(pypy3 pypy3-venv)
-# Debian's Python makes virtual environments only with python3-venv.
-"$python" -c "import ensurepip" 2>/dev/null || need_apt+=(python3-venv)
+# Without tox, it goes into a virtual environment, which Debian's Python
+# makes only with python3-venv.
+if ! "$python" -m tox --version >/dev/null 2>&1; then
+    "$python" -c "import ensurepip" 2>/dev/null || need_apt+=(python3-venv)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "installing ${need_apt[*]} with apt-get"
@@ -37,7 +40,8 @@ fi
 if ! "$python" -m tox --version >/dev/null 2>&1; then
     # The system's Python may refuse pip installs (externally managed).
     toxvenv=build/tox-venv
-    [ -x "$toxvenv/bin/python" ] || "$python" -m venv "$toxvenv"
+    # Made again when its interpreter is gone (a removed pyenv version).
+    "$toxvenv/bin/python" -c '' 2>/dev/null || "$python" -m venv --clear "$toxvenv"
     "$toxvenv/bin/python" -m tox --version >/dev/null 2>&1 ||
         "$toxvenv/bin/python" -m pip install -q tox
     python=$toxvenv/bin/python

@@ -22,8 +22,18 @@ def test_chronicles_lists_names_sorted_one_a_line(run, filled):
 
 
 def test_chronicles_of_an_empty_store_prints_nothing(run, store):
-    os.mkdir(store)
+    chronolog_ctypes.Client.embedded(store).connect().close()
     assert run("chronicles") == (0, b"", b"")
+
+
+def test_a_directory_without_a_store_is_not_made_one(run, store):
+    os.mkdir(store)
+    status, out, err = run("chronicles")
+    assert (status, out) == (cli.EXIT_CHRONOLOG, b"")
+    assert err.startswith(("chronolog-ctypes: error: no store at %s: the "
+                           "directory holds no chronolog.db (CL_ERR_NOT_EXIST)"
+                           % store).encode())
+    assert os.listdir(store) == []
 
 
 @pytest.mark.parametrize("command", [
@@ -35,8 +45,8 @@ def test_a_store_given_by_store_must_exist_except_for_ingest(
     status, out, err = run(*command)
     assert (status, out) == (cli.EXIT_CHRONOLOG, b"")
     assert err.decode() == (
-        "chronolog-ctypes: error: no store at %s: nothing was ever ingested "
-        "there (CL_ERR_NOT_EXIST): check the --store path ('ingest' creates "
+        "chronolog-ctypes: error: no store at %s: the directory does not "
+        "exist (CL_ERR_NOT_EXIST): check the --store path ('ingest' creates "
         "a store; without --store, the default store is %s)\n"
         % (store, cli.default_store_dir()))
     assert not os.path.lexists(store)

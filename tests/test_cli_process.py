@@ -137,7 +137,9 @@ def test_interrupt_returns_130(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(cli._COMMANDS, "chronicles",
                         (None, interrupted, False))
 
-    (tmp_path / "store").mkdir()
+    import chronolog_ctypes
+
+    chronolog_ctypes.Client.embedded(str(tmp_path / "store")).connect().close()
     status = cli.main(["--store", str(tmp_path / "store"), "chronicles"])
 
     assert status == cli.EXIT_INTERRUPTED == 130

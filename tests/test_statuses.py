@@ -170,11 +170,16 @@ def test_errors_survive_pickling():
     assert missing.tried == (("/x", "no"),) and missing.message == "gone"
 
 
-def test_public_classes_are_named_by_the_package():
+def test_exceptions_are_named_by_the_package():
     import traceback
 
-    for name in ("NotExistError", "ChronologError", "Client", "Event"):
+    import inspect
+
+    for name in ("NotExistError", "ChronologError", "StaleHandleError"):
         assert getattr(chronolog_ctypes, name).__module__ == "chronolog_ctypes"
+    # Other classes keep their modules, where their source is found.
+    assert chronolog_ctypes.Client.__module__ == "chronolog_ctypes.client"
+    assert "class Client" in inspect.getsource(chronolog_ctypes.Client)
     try:
         raise chronolog_ctypes.NotExistError(chronolog_ctypes.CL_ERR_NOT_EXIST, "no such story")
     except chronolog_ctypes.NotExistError:

@@ -499,7 +499,9 @@ def test_a_page_that_fails_midway_is_read_again_whole(library, store):
     client = cl.Client.embedded(store).connect()
     client.create_chronicle("c")
     story = client.acquire_story("c", "s")
-    story.log_many([b"%04d" % i + b"." * 2000 for i in range(400)])
+    # More than a cursor reads into memory at once (4 MiB of records), so
+    # that the pages come from the reader connection.
+    story.log_many([b"%04d" % i + b"." * 2000 for i in range(2400)])
     client.flush()
     database = sqlite3.connect(os.path.join(store, "chronolog.db"))
     database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -518,15 +520,20 @@ def test_a_page_that_fails_midway_is_read_again_whole(library, store):
             kept = stream.read()
             stream.seek(half)
             stream.write(bytes(len(kept)))
-        assert _next_page(library, cursor, 400) == (cl.CLC_ERR_STORE_IO, [])
+        assert _next_page(library, cursor, 2400) == (cl.CLC_ERR_STORE_IO, [])
         with open(path, "r+b") as stream:
             stream.seek(half)
             stream.write(kept)
         # None of the failed page's events is lost.
-        status, records = _next_page(library, cursor, 400)
+        status, records = _next_page(library, cursor, 2400)
         assert status == cl.CL_SUCCESS
-        assert records == [b"%04d" % i for i in range(1, 400)]
-        assert _next_page(library, cursor, 400) == (cl.CL_SUCCESS, [])
+        assert records == [b"%04d" % i for i in range(1, 2400)]
+        assert _next_page(library, cursor, 2400) == (cl.CL_SUCCESS, [])
+        # The cursor says that its pages came from two snapshots.
+        count = ctypes.c_uint64()
+        assert library.clc_cursor_snapshots(cursor, ctypes.byref(count)) == \
+            cl.CL_SUCCESS
+        assert count.value == 2
     finally:
         assert library.clc_cursor_free(cursor) == cl.CL_SUCCESS
         client.close()

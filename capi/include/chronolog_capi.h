@@ -54,7 +54,7 @@ extern "C" {
  * MAJOR.MINOR accepts a library with the same MAJOR and a MINOR at least as
  * high. */
 #define CLC_ABI_VERSION_MAJOR 1
-#define CLC_ABI_VERSION_MINOR 1
+#define CLC_ABI_VERSION_MINOR 2
 
 /* ------------------------------------------------------------------------
  * Status codes
@@ -372,6 +372,12 @@ CLC_EXPORT int clc_replay_open(clc_client_t client, const char *chronicle, const
  * a new snapshot.
  * CLC_ERR_STALE_HANDLE once the story was released or the client freed. */
 CLC_EXPORT int clc_cursor_next(clc_cursor_t cursor, size_t max_events, clc_events_t *out);
+
+/* *count receives how many snapshots the pages handed out so far came
+ * from: 1, unless a fork() or a failed page made the cursor go on in a new
+ * snapshot (embedded store only). A caller that needs the range as one
+ * snapshot reads it again when this is more than 1. Since ABI 1.2. */
+CLC_EXPORT int clc_cursor_snapshots(clc_cursor_t cursor, uint64_t *count);
 
 /* Frees a paged replay. NULL or a stale handle: no effect (CLC_SUCCESS and
  * CLC_ERR_STALE_HANDLE, as clc_client_free); the same for every free

@@ -38,6 +38,8 @@ public:
 
     // Appends at most max_events events to page; none means the replay is over.
     virtual int next(size_t max_events, Events &page) = 0;
+    // How many snapshots the pages handed out so far came from.
+    virtual uint64_t snapshots() const { return 1; }
 };
 
 // Calls on one backend are serialised by the caller.

@@ -729,6 +729,16 @@ int clc_cursor_next(clc_cursor_t handle, size_t max_events, clc_events_t *out) {
     });
 }
 
+int clc_cursor_snapshots(clc_cursor_t handle, uint64_t *count) {
+    return guarded(__func__, [&]() -> int {
+        require_output(count);
+        auto cursor = lookup<CursorObject>(handle, Kind::cursor);
+        std::lock_guard<std::mutex> lock(cursor->client->mutex);
+        *count = cursor->cursor->snapshots();
+        return CLC_SUCCESS;
+    });
+}
+
 int clc_cursor_free(clc_cursor_t handle) {
     return guarded(__func__, [&] { return free_handle(handle, Kind::cursor); });
 }

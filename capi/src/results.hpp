@@ -29,6 +29,8 @@ public:
     uint64_t time(size_t i) const { return times_[i]; }
     uint64_t client_id(size_t i) const { return client_ids_[i]; }
     uint32_t index(size_t i) const { return indexes_[i]; }
+    const char *record(size_t i) const { return records_.data() + offsets_[i]; }
+    size_t record_length(size_t i) const { return size_t(offsets_[i + 1] - offsets_[i]); }
 
     // Arrays may be null to skip them; records_cap is checked by the caller.
     void export_to(uint64_t *times, uint64_t *client_ids, uint32_t *indexes, uint64_t *offsets,

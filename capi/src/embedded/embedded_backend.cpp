@@ -29,6 +29,11 @@ constexpr int kSchemaVersion = 1;
 // Events a page makes room for at once; a larger page grows as it fills.
 constexpr size_t kPageReserve = 65536;
 
+// A paged replay of at most this many events and bytes of records is read at once on the
+// client's connection, rather than on a reader connection opened for it (see EmbeddedCursor).
+constexpr size_t kPrefetchEvents = 4096;
+constexpr size_t kPrefetchBytes = size_t(4) << 20;
+
 constexpr const char *kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(
     key TEXT PRIMARY KEY,
@@ -182,9 +187,11 @@ constexpr const char *kResumeQuery =
     "WHERE story_id = ?1 AND (time, client_id, idx) > (?2, ?3, ?4) AND time < ?5 "
     "ORDER BY time, client_id, idx";
 
-// A paged replay reads one snapshot of the story, taken when it opens: the rows of one query
-// stepped through page by page on a reader connection of its own. Only a fork in between ends
-// the snapshot; the replay then goes on after its last event in a new one.
+// A paged replay reads one snapshot of the story, taken when it opens. A small range (up to
+// kPrefetchEvents events and kPrefetchBytes of records) is read at once on the client's own
+// connection and handed out from memory. A larger one is stepped through page by page with
+// one query on a reader connection of its own; a fork, or a page that fails, ends that
+// snapshot, and the replay then goes on after its last event handed out in a new one.
 class EmbeddedCursor : public ReplayCursor {
 public:
     EmbeddedCursor(const std::string &path, std::shared_ptr<StoryState> state, uint64_t start,
@@ -192,17 +199,25 @@ public:
         : reader_(path), state_(std::move(state)), start_(sql_time(start)), end_(sql_time(end)) {}
 
     // Takes the snapshot; throws Failure(CLC_ERR_STORE_IO).
-    void open();
+    void open(StoreDatabase &database);
     int next(size_t max_events, Events &page) override;
+    uint64_t snapshots() const override { return snapshots_; }
 
 private:
+    bool prefetch(StoreDatabase &database);
+    void hand_out_prefetched(size_t max_events, Events &page);
+
     SnapshotReader reader_;
     std::shared_ptr<StoryState> state_;
     int64_t start_;
     int64_t end_;
+    Events prefetched_;  // the whole range, when it was small
+    bool from_memory_ = false;
+    size_t handed_ = 0;       // events of prefetched_ handed out
     bool row_ready_ = false;  // the reader stands on the next event to hand out
     bool done_ = false;
     bool started_ = false;  // an event was handed out; last_* hold it
+    uint64_t snapshots_ = 1;
     int64_t last_time_ = 0;
     int64_t last_client_ = 0;
     int64_t last_index_ = 0;
@@ -846,17 +861,53 @@ int EmbeddedBackend::open_replay(const std::string &chronicle, const std::string
         return status;
     }
     auto opened = std::make_unique<EmbeddedCursor>(database_->path(), std::move(state), start, end);
-    opened->open();
+    opened->open(*database_);
     cursor = std::move(opened);
     return CLC_SUCCESS;
 }
 
-void EmbeddedCursor::open() {
-    SqliteSection section;
+void EmbeddedCursor::open(StoreDatabase &database) {
     done_ = start_ >= end_;
-    if (!done_) {
-        row_ready_ = reader_.start(kRangeQuery, {state_->story_id, start_, end_});
-        done_ = !row_ready_;
+    if (done_ || prefetch(database)) {
+        return;
+    }
+    SqliteSection section;
+    row_ready_ = reader_.start(kRangeQuery, {state_->story_id, start_, end_});
+    done_ = !row_ready_;
+}
+
+// Reads the range on the client's connection when it is small: one statement, so one
+// snapshot, with no connection to open. Returns false, holding nothing, when it is not.
+bool EmbeddedCursor::prefetch(StoreDatabase &database) {
+    Session session(database);
+    Statement select = session.prepare(kRangeQuery);
+    select.bind(1, state_->story_id).bind(2, start_).bind(3, end_);
+    while (select.step()) {
+        if (prefetched_.count() == kPrefetchEvents ||
+            prefetched_.record_bytes() + select.column_bytes(3) > kPrefetchBytes) {
+            prefetched_ = Events();
+            return false;
+        }
+        prefetched_.add(uint64_t(select.column_int(0)), uint64_t(select.column_int(1)),
+                        uint32_t(select.column_int(2)), select.column_blob(3),
+                        select.column_bytes(3));
+    }
+    from_memory_ = true;
+    done_ = prefetched_.empty();
+    return true;
+}
+
+void EmbeddedCursor::hand_out_prefetched(size_t max_events, Events &page) {
+    size_t stop = handed_ + std::min(max_events, prefetched_.count() - handed_);
+    page.reserve(stop - handed_);
+    for (; handed_ < stop; ++handed_) {
+        page.add(prefetched_.time(handed_), prefetched_.client_id(handed_),
+                 prefetched_.index(handed_), prefetched_.record(handed_),
+                 prefetched_.record_length(handed_));
+    }
+    if (handed_ == prefetched_.count()) {
+        done_ = true;
+        prefetched_ = Events();
     }
 }
 
@@ -870,9 +921,14 @@ int EmbeddedCursor::next(size_t max_events, Events &page) {
     if (done_) {
         return CLC_SUCCESS;
     }
+    if (from_memory_) {
+        hand_out_prefetched(max_events, page);
+        return CLC_SUCCESS;
+    }
 
     SqliteSection section;
     if (!reader_.running()) {
+        ++snapshots_;
         // A fork or a failed page closed the reader: go on after the last event handed out.
         row_ready_ = started_ ? reader_.start(kResumeQuery, {state_->story_id, last_time_,
                                                              last_client_, last_index_, end_})

@@ -129,7 +129,11 @@ class ChronologHandler(logging.Handler):
             if self._story is None or self._pid != os.getpid():
                 self._open()
 
-            self._story.log(self._encode(self.format(record)))
+            data = self._encode(self.format(record))
+            if data or self._client.backend != "chronolog":
+                self._story.log(data)
+            # else: ChronoLog's servers keep no empty record, and the
+            # ChronoLog backend refuses one; an empty message is skipped.
         except RecursionError:  # as logging's own handlers do
             raise
         except Exception:

@@ -469,3 +469,23 @@ def test_a_forked_child_that_does_not_close_the_handler_keeps_its_records(
         b"from a multiprocessing child", b"parent after fork",
         b"parent before fork"]
 
+
+
+@pytest.mark.parametrize("backend, expected", [
+    ("embedded", [b"", b"after"]),
+    # The ChronoLog backend refuses empty records: the handler skips them
+    # rather than report an error for each.
+    ("chronolog", [b"after"]),
+])
+def test_an_empty_message(store, logger, monkeypatch, backend, expected):
+    handler = ChronologHandler(chronicle="app", story="main", store=store)
+    errors = Errors(handler, monkeypatch)
+    logger.addHandler(handler)
+    with monkeypatch.context() as patch:
+        patch.setattr(chronolog_ctypes.Client, "backend",
+                      property(lambda _: backend))
+        logger.info("")
+        logger.info("after")
+        handler.close()
+    assert errors.records == []
+    assert replayed(store) == expected

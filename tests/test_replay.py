@@ -296,10 +296,19 @@ def _fork_with_libc():
     # versions: straight through the C library, with the GIL held.
     import ctypes
 
-    libc = ctypes.PyDLL(None)
-    pid = libc.fork()
+    if hasattr(ctypes, "PyDLL"):
+        libc = ctypes.PyDLL(None)
+        fork, exit_ = libc.fork, libc._exit
+    else:  # PyPy, which has no PyDLL, calls C through its cffi
+        import cffi
+
+        ffi = cffi.FFI()
+        ffi.cdef("int fork(void); void _exit(int);")
+        libc = ffi.dlopen(None)
+        fork, exit_ = libc.fork, libc._exit
+    pid = fork()
     if pid == 0:
-        libc._exit(0)
+        exit_(0)
     return os.waitpid(pid, 0)[1]
 
 

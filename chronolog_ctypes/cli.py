@@ -779,29 +779,40 @@ def run_stories(args: argparse.Namespace, client: Any) -> int:
     return EXIT_OK
 
 
-_ATTR_HINTS = {
-    "CL_ERR_NOT_EXIST": (
-        "list the chronicles with 'chronicles'; attributes are given by the "
-        "program that creates a chronicle (in Python, create_chronicle(name, "
-        "{key: value})), so a chronicle made by 'ingest' has none, and "
-        "ChronoLog 2.5-2.7 deployments keep none"
-    ),
-}
+#: The hint for a missing attribute of a chronicle that exists.
+ATTR_MISSING_HINT = (
+    "attributes are given by the program that creates a chronicle (in "
+    "Python, create_chronicle(name, {key: value})), so a chronicle made by "
+    "'ingest' has none, and ChronoLog 2.5-2.7 deployments keep none")
 
 
 def run_attr(args: argparse.Namespace, client: Any) -> int:
     """Print an attribute of a chronicle, or set it when a value is given."""
     if args.value is None:
-        with reporting("cannot read attribute %r of chronicle %r"
-                       % (args.key, args.chronicle), _ATTR_HINTS):
-            value = client.get_chronicle_attr(args.chronicle, args.key)
+        doing = "cannot read attribute %r of chronicle %r" % (args.key, args.chronicle)
+    else:
+        doing = "cannot set attribute %r of chronicle %r" % (args.key, args.chronicle)
+    try:
+        with reporting(doing):
+            if args.value is None:
+                value = client.get_chronicle_attr(args.chronicle, args.key)
+            else:
+                client.edit_chronicle_attr(args.chronicle, args.key, args.value)
+    except CommandError as failure:
+        # Not found: the chronicle (the usual hint), or only the attribute.
+        if failure.status == "CL_ERR_NOT_EXIST" and _has_chronicle(client, args.chronicle):
+            failure.hint = ATTR_MISSING_HINT
+        raise
+    if args.value is None:
         _print_lines([value])
-        return EXIT_OK
-
-    with reporting("cannot set attribute %r of chronicle %r"
-                   % (args.key, args.chronicle), _ATTR_HINTS):
-        client.edit_chronicle_attr(args.chronicle, args.key, args.value)
     return EXIT_OK
+
+
+def _has_chronicle(client: Any, chronicle: str) -> bool:
+    try:
+        return chronicle in client.chronicles()
+    except _status.ChronologError:
+        return False
 
 
 def run_destroy(args: argparse.Namespace, client: Any) -> int:
@@ -977,7 +988,7 @@ Attributes are given by the program that creates a chronicle (in Python,
 create_chronicle(name, {"owner": "ops"})); a chronicle made by ingest has
 none. ChronoLog 2.5-2.7 deployments keep no attributes at all.
 
-examples:
+examples (for a chronicle created with an attribute 'owner'):
   chronolog-ctypes attr system owner
   chronolog-ctypes attr system owner ops-team
 """,

@@ -1097,8 +1097,7 @@ class Client:
         flushed first.  The result is one snapshot of the story, read in
         pages as :meth:`iter_replay` reads it, so that memory holds little
         more than the Events; a ``fork()`` in another thread meanwhile
-        makes it read the range again (three reads at most).  On a
-        ChronoLog deployment the range comes in one call.
+        makes it read the range again (three reads at most).
         Raises :class:`NotReaderModeError`, :class:`NotAcquiredError`,
         :class:`InvalidArgumentError` when ``start > end``.
         """
@@ -1109,11 +1108,6 @@ class Client:
         end = checked_int(end, "end", 0, UINT64_MAX)
         what = "cannot replay story %r of chronicle %r" % (story, chronicle)
 
-        if self._backend == "chronolog":
-            # ChronoLog answers the whole range at once, and a fork cannot
-            # end that snapshot: one call, one compact result.
-            return self._replay_at_once(encoded_chronicle, encoded_story,
-                                        start, end, what)
         for attempt in range(_REPLAY_SNAPSHOT_ATTEMPTS):
             events, snapshots = self._read_all_pages(
                 encoded_chronicle, encoded_story, start, end, what)
@@ -1126,18 +1120,6 @@ class Client:
                          what, attempt + 1, _REPLAY_SNAPSHOT_ATTEMPTS,
                          snapshots)
         return events
-
-    def _replay_at_once(self, chronicle: bytes, story: bytes, start: int,
-                        end: int, what: str) -> List[Event]:
-        handle = self._live_handle()
-        result = EventsHandle()
-        status = self._library.clc_replay(handle, chronicle, story, start,
-                                          end, ctypes.byref(result))
-        self._check(status, what)
-        try:
-            return _export_events(self._library, result, what)
-        finally:
-            self._library.clc_events_free(result)
 
     def _read_all_pages(self, chronicle: bytes, story: bytes, start: int,
                         end: int, what: str) -> Tuple[List[Event], int]:

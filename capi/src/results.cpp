@@ -1,5 +1,6 @@
 #include "results.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace clc {
@@ -14,6 +15,19 @@ void Events::add(uint64_t time, uint64_t client_id, uint32_t index, const void *
         records_.insert(records_.end(), bytes, bytes + length);
     }
     offsets_.push_back(records_.size());
+}
+
+void EventPages::next(size_t max_events, Events &page) {
+    size_t stop = handed_ + std::min(max_events, events_.count() - handed_);
+    page.reserve(stop - handed_);
+    for (; handed_ < stop; ++handed_) {
+        page.add(events_.time(handed_), events_.client_id(handed_), events_.index(handed_),
+                 events_.record(handed_), events_.record_length(handed_));
+    }
+    if (done()) {
+        events_ = Events();
+        handed_ = 0;
+    }
 }
 
 template <class T>

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "handle_table.hpp"
@@ -42,6 +43,21 @@ private:
     std::vector<uint32_t> indexes_;
     std::vector<uint64_t> offsets_;
     std::vector<char> records_;
+};
+
+// Events handed out page by page, in order; their memory goes with the last page.
+class EventPages {
+public:
+    EventPages() = default;
+    explicit EventPages(Events events) : events_(std::move(events)) {}
+
+    bool done() const { return handed_ == events_.count(); }
+    // Appends the next events, at most max_events, to page.
+    void next(size_t max_events, Events &page);
+
+private:
+    Events events_;
+    size_t handed_ = 0;
 };
 
 class StringList : public Object {

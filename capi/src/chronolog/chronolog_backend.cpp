@@ -113,21 +113,21 @@ void tidy(std::vector<chronolog::Event> &events, uint64_t start, uint64_t end) {
     events.erase(std::unique(events.begin(), events.end()), events.end());
 }
 
-void add_events(const std::vector<chronolog::Event> &from, size_t first, size_t count, Events &to) {
-    to.reserve(count);
-    for (size_t i = first; i < first + count; ++i) {
-        const chronolog::Event &event = from[i];
+void add_events(const std::vector<chronolog::Event> &from, Events &to) {
+    to.reserve(from.size());
+    for (const chronolog::Event &event : from) {
         const std::string &record = event.log_record();
         to.add(event.time(), event.client_id(), event.index(), record.data(), record.size());
     }
 }
 
 // The events of the whole range are fetched when the replay opens (ChronoLog answers a range
-// at once, and a range with nothing archived is never answered), then handed out page by page.
+// at once, and a range with nothing archived is never answered), kept compact, then handed out
+// page by page.
 class ChronologCursor : public ReplayCursor {
 public:
-    ChronologCursor(std::shared_ptr<HeldStory> story, std::vector<chronolog::Event> events)
-        : story_(std::move(story)), events_(std::move(events)) {}
+    ChronologCursor(std::shared_ptr<HeldStory> story, Events events)
+        : story_(std::move(story)), pages_(std::move(events)) {}
 
     int next(size_t max_events, Events &page) override {
         if (!story_->held) {
@@ -135,20 +135,13 @@ public:
                         story_label(story_->shared->chronicle, story_->shared->story) +
                             " was released; its paged replay ended");
         }
-        size_t count = std::min(max_events, events_.size() - position_);
-        add_events(events_, position_, count, page);
-        position_ += count;
-        if (position_ == events_.size()) {
-            std::vector<chronolog::Event>().swap(events_);
-            position_ = 0;
-        }
+        pages_.next(max_events, page);
         return CLC_SUCCESS;
     }
 
 private:
     std::shared_ptr<HeldStory> story_;
-    std::vector<chronolog::Event> events_;
-    size_t position_ = 0;
+    EventPages pages_;
 };
 
 class ChronologBackend : public Backend {
@@ -401,7 +394,7 @@ int ChronologBackend::replay(const std::string &chronicle, const std::string &st
     std::vector<chronolog::Event> found;
     int status = fetch(chronicle, story, start, end, held, found);
     if (status == CLC_SUCCESS) {
-        add_events(found, 0, found.size(), events);
+        add_events(found, events);
     }
     return status;
 }
@@ -413,7 +406,9 @@ int ChronologBackend::open_replay(const std::string &chronicle, const std::strin
     std::vector<chronolog::Event> found;
     int status = fetch(chronicle, story, start, end, held, found);
     if (status == CLC_SUCCESS) {
-        cursor = std::make_unique<ChronologCursor>(std::move(held), std::move(found));
+        Events events;
+        add_events(found, events);
+        cursor = std::make_unique<ChronologCursor>(std::move(held), std::move(events));
     }
     return status;
 }

@@ -187,6 +187,21 @@ constexpr const char *kResumeQuery =
     "WHERE story_id = ?1 AND (time, client_id, idx) > (?2, ?3, ?4) AND time < ?5 "
     "ORDER BY time, client_id, idx";
 
+// Adds the rows of a kRangeQuery statement to events. Returns false as soon as they would pass
+// max_events events or max_bytes of records, events then holding a part.
+bool read_rows(Statement &select, Events &events, size_t max_events = SIZE_MAX,
+               size_t max_bytes = SIZE_MAX) {
+    while (select.step()) {
+        if (events.count() == max_events ||
+            select.column_bytes(3) > max_bytes - events.record_bytes()) {
+            return false;
+        }
+        events.add(uint64_t(select.column_int(0)), uint64_t(select.column_int(1)),
+                   uint32_t(select.column_int(2)), select.column_blob(3), select.column_bytes(3));
+    }
+    return true;
+}
+
 // A paged replay reads one snapshot of the story, taken when it opens. A small range (up to
 // kPrefetchEvents events and kPrefetchBytes of records) is read at once on the client's own
 // connection and handed out from memory. A larger one is stepped through page by page with
@@ -205,15 +220,13 @@ public:
 
 private:
     bool prefetch(StoreDatabase &database);
-    void hand_out_prefetched(size_t max_events, Events &page);
 
     SnapshotReader reader_;
     std::shared_ptr<StoryState> state_;
     int64_t start_;
     int64_t end_;
-    Events prefetched_;  // the whole range, when it was small
+    EventPages prefetched_;  // the whole range, when it was small
     bool from_memory_ = false;
-    size_t handed_ = 0;       // events of prefetched_ handed out
     bool row_ready_ = false;  // the reader stands on the next event to hand out
     bool done_ = false;
     bool started_ = false;  // an event was handed out; last_* hold it
@@ -845,10 +858,7 @@ int EmbeddedBackend::replay(const std::string &chronicle, const std::string &sto
     Session session(*database_);
     Statement select = session.prepare(kRangeQuery);
     select.bind(1, state->story_id).bind(2, sql_time(start)).bind(3, sql_time(end));
-    while (select.step()) {
-        events.add(uint64_t(select.column_int(0)), uint64_t(select.column_int(1)),
-                   uint32_t(select.column_int(2)), select.column_blob(3), select.column_bytes(3));
-    }
+    read_rows(select, events);
     return CLC_SUCCESS;
 }
 
@@ -882,33 +892,14 @@ bool EmbeddedCursor::prefetch(StoreDatabase &database) {
     Session session(database);
     Statement select = session.prepare(kRangeQuery);
     select.bind(1, state_->story_id).bind(2, start_).bind(3, end_);
-    while (select.step()) {
-        if (prefetched_.count() == kPrefetchEvents ||
-            prefetched_.record_bytes() + select.column_bytes(3) > kPrefetchBytes) {
-            prefetched_ = Events();
-            return false;
-        }
-        prefetched_.add(uint64_t(select.column_int(0)), uint64_t(select.column_int(1)),
-                        uint32_t(select.column_int(2)), select.column_blob(3),
-                        select.column_bytes(3));
+    Events events;
+    if (!read_rows(select, events, kPrefetchEvents, kPrefetchBytes)) {
+        return false;
     }
+    prefetched_ = EventPages(std::move(events));
     from_memory_ = true;
-    done_ = prefetched_.empty();
+    done_ = prefetched_.done();
     return true;
-}
-
-void EmbeddedCursor::hand_out_prefetched(size_t max_events, Events &page) {
-    size_t stop = handed_ + std::min(max_events, prefetched_.count() - handed_);
-    page.reserve(stop - handed_);
-    for (; handed_ < stop; ++handed_) {
-        page.add(prefetched_.time(handed_), prefetched_.client_id(handed_),
-                 prefetched_.index(handed_), prefetched_.record(handed_),
-                 prefetched_.record_length(handed_));
-    }
-    if (handed_ == prefetched_.count()) {
-        done_ = true;
-        prefetched_ = Events();
-    }
 }
 
 int EmbeddedCursor::next(size_t max_events, Events &page) {
@@ -922,7 +913,8 @@ int EmbeddedCursor::next(size_t max_events, Events &page) {
         return CLC_SUCCESS;
     }
     if (from_memory_) {
-        hand_out_prefetched(max_events, page);
+        prefetched_.next(max_events, page);
+        done_ = prefetched_.done();
         return CLC_SUCCESS;
     }
 

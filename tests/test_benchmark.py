@@ -13,7 +13,6 @@ import sys
 
 import pytest
 
-import chronolog_ctypes
 from chronolog_ctypes import _native
 
 from conftest import REPO
@@ -38,12 +37,9 @@ def quick_run(tmp_path_factory):
     """One quick run with tiny sizes: (stdout lines, JSON report)."""
     folder = tmp_path_factory.mktemp("benchmark")
     report = folder / "report.json"
-    env = dict(os.environ)
-    package_parent = os.path.dirname(os.path.dirname(
-        os.path.abspath(chronolog_ctypes.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(
-        [package_parent] + [p for p in [env.get("PYTHONPATH")] if p])
-    env[_native.LIBRARY_ENV] = _native.get_library().path
+    # The environment the benchmark gives its own children: this package
+    # and this library.
+    env = _load_run_module()._child_env()
     result = subprocess.run(
         [sys.executable, RUN, "--quick", "--events", "2000", "--repeat", "1",
          "--json", str(report), "--dir", str(folder), "--quiet-progress"],

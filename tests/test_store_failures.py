@@ -219,20 +219,28 @@ def test_connect_on_a_full_file_system_fails_cleanly(tmp_path):
         assert _integrity(store) == [("ok",)]
 
 
-def test_a_store_under_a_regular_file_gives_store_io(tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_bytes(b"a file, not a directory")
-    store = str(blocker / "store")
+def _refused_connection(store):
+    """The message of a store that cannot be opened, after checking that
+    both faces refuse it with CLC_ERR_STORE_IO and that the client stays
+    usable (and unconnected)."""
     client = cl.Client.embedded(store)
     try:
         assert client.Connect() == cl.CLC_ERR_STORE_IO
         assert client.CreateChronicle("c") == cl.CL_ERR_NO_CONNECTION
         with pytest.raises(cl.StoreIOError) as caught:
             client.connect()
-        assert str(blocker) in caught.value.message
-        assert "Not a directory" in caught.value.message
+        assert not client.is_connected
+        return caught.value.message
     finally:
         client.close()
+
+
+def test_a_store_under_a_regular_file_gives_store_io(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"a file, not a directory")
+    message = _refused_connection(str(blocker / "store"))
+    assert str(blocker) in message
+    assert "Not a directory" in message
     assert blocker.read_bytes() == b"a file, not a directory"
 
 
@@ -241,15 +249,9 @@ def test_a_database_file_that_is_not_sqlite_gives_store_io(tmp_path):
     store.mkdir()
     garbage = bytes(range(256)) * 64
     (store / "chronolog.db").write_bytes(garbage)
-    client = cl.Client.embedded(str(store))
-    try:
-        assert client.Connect() == cl.CLC_ERR_STORE_IO
-        with pytest.raises(cl.StoreIOError) as caught:
-            client.connect()
-        assert "chronolog.db" in caught.value.message
-        assert "not a database" in caught.value.message
-    finally:
-        client.close()
+    message = _refused_connection(str(store))
+    assert "chronolog.db" in message
+    assert "not a database" in message
     # The file is the user's: it is left exactly as it was.
     assert (store / "chronolog.db").read_bytes() == garbage
 
@@ -266,15 +268,9 @@ def test_a_database_of_another_program_is_refused_and_left_alone(tmp_path):
     with open(path, "rb") as stream:
         before = stream.read()
 
-    client = cl.Client.embedded(str(store))
-    try:
-        assert client.Connect() == cl.CLC_ERR_STORE_IO
-        with pytest.raises(cl.StoreIOError) as caught:
-            client.connect()
-        assert path in caught.value.message
-        assert "another program" in caught.value.message
-    finally:
-        client.close()
+    message = _refused_connection(str(store))
+    assert path in message
+    assert "another program" in message
     with open(path, "rb") as stream:
         assert stream.read() == before  # not even switched to WAL
     assert sorted(os.listdir(str(store))) == ["chronolog.db"]
@@ -390,16 +386,7 @@ def test_missing_parents_are_made_and_the_store_is_owner_only(tmp_path):
 ])
 def test_a_file_system_that_cannot_be_written_gives_store_io(store):
     # Permission bits do not stop root; these file systems stop everyone.
-    client = cl.Client.embedded(store)
-    try:
-        assert client.Connect() == cl.CLC_ERR_STORE_IO
-        assert client.CreateChronicle("c") == cl.CL_ERR_NO_CONNECTION
-        with pytest.raises(cl.StoreIOError) as caught:
-            client.connect()
-        assert store in caught.value.message
-        assert not client.is_connected
-    finally:
-        client.close()
+    assert store in _refused_connection(store)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores permissions")
